@@ -1,0 +1,40 @@
+"""Match 2-D points to polygons, as a ladder of ever faster versions.
+
+For each point, find the polygons whose center lies within ``max_dist`` and pick
+the one with the smallest area. Every rung of the ladder is a module with the
+same public names (``Polygon``, ``generate_example``, ``main``, ...) and gives
+the same answer as ``v1``; the first line of each module's docstring says what
+that rung changed.
+
+``VERSIONS`` maps rung names to their modules, in ladder order. It is built on
+first use, so importing ``poly_match`` imports neither numpy nor the native
+module (``python -m poly_match.measure`` must configure numpy's threads first).
+"""
+
+import importlib
+from types import ModuleType
+
+RUNG_NAMES = (
+    "v1",
+    "v1_5_vectorized",
+    "v1_6_vectorized",
+    "v2_riir",
+    "v3_riir_polygon",
+    "v4_avoid_allocs",
+    "v5_find_all_in_rust",
+)
+
+__all__ = ["RUNG_NAMES", "VERSIONS", "description"]
+
+
+def description(rung: ModuleType) -> str:
+    """The one-line summary of what a rung changed: its docstring's first line."""
+    return (rung.__doc__ or "").strip().splitlines()[0]
+
+
+def __getattr__(name: str) -> dict[str, ModuleType]:
+    if name == "VERSIONS":
+        versions = {rung: importlib.import_module(f"{__name__}.{rung}") for rung in RUNG_NAMES}
+        globals()["VERSIONS"] = versions
+        return versions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

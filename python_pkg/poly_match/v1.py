@@ -1,0 +1,76 @@
+"""Baseline: pure Python over numpy, one polygon and one point at a time (the seed's v1)."""
+
+from dataclasses import dataclass
+from functools import cached_property, partial
+
+import numpy as np
+
+from . import example
+
+MAX_DIST = 10.0
+
+
+@dataclass
+class Polygon:
+    x: np.ndarray
+    y: np.ndarray
+    _area: float | None = None
+
+    @cached_property
+    def center(self) -> np.ndarray:
+        return np.array([self.x, self.y]).mean(axis=1)
+
+    def area(self) -> float:
+        if self._area is None:
+            self._area = 0.5 * np.abs(
+                np.dot(self.x, np.roll(self.y, 1)) - np.dot(self.y, np.roll(self.x, 1))
+            )
+        return self._area
+
+
+generate_one_polygon = partial(example.generate_one_polygon, Polygon)
+generate_example = partial(example.generate_example, Polygon)
+
+
+def find_close_polygons(
+    polygon_subset: list[Polygon], point: np.ndarray, max_dist: float
+) -> list[Polygon]:
+    close_polygons = []
+    for poly in polygon_subset:
+        if np.linalg.norm(poly.center - point) < max_dist:
+            close_polygons.append(poly)
+
+    return close_polygons
+
+
+def select_best_polygon(polygon_sets):
+    """Each ``(point, close_polygons)`` as ``(point, the smallest one)``; the first on ties."""
+    best_polygons = []
+    for point, polygons in polygon_sets:
+        best_polygon = polygons[0]
+
+        for poly in polygons:
+            if poly.area() < best_polygon.area():
+                best_polygon = poly
+
+        best_polygons.append((point, best_polygon))
+
+    return best_polygons
+
+
+def main(polygons, points, max_dist=MAX_DIST):
+    return match_each_point(find_close_polygons, polygons, points, max_dist)
+
+
+def match_each_point(find_close_polygons, polygons, points, max_dist):
+    """v1's main loop, with the search passed in: v2 to v4 swap in a Rust one."""
+    polygon_sets = []
+    for point in example.as_points(points):
+        close_polygons = find_close_polygons(polygons, point, max_dist)
+
+        if len(close_polygons) == 0:
+            continue
+
+        polygon_sets.append((point, close_polygons))
+
+    return select_best_polygon(polygon_sets)

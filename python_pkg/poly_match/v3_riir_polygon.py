@@ -1,0 +1,25 @@
+"""Rust pyclass: Polygon lives in Rust, so the search reads centers without calling Python."""
+
+from functools import partial
+
+from . import _rs, example
+from .v1 import MAX_DIST, match_each_point, select_best_polygon
+
+__all__ = [
+    "MAX_DIST",
+    "Polygon",
+    "find_close_polygons",
+    "generate_example",
+    "generate_one_polygon",
+    "main",
+    "select_best_polygon",
+]
+
+Polygon = _rs.v3.Polygon
+find_close_polygons = _rs.v3.find_close_polygons
+generate_one_polygon = partial(example.generate_one_polygon, Polygon)
+generate_example = partial(example.generate_example, Polygon)
+
+
+def main(polygons, points, max_dist=MAX_DIST):
+    return match_each_point(find_close_polygons, polygons, points, max_dist)

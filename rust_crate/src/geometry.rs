@@ -1,0 +1,345 @@
+//! The geometry core: points, polygons and the "which polygons are close" search.
+//!
+//! Pure Rust with no Python in sight, so it can be read, tested and benchmarked
+//! with plain cargo. The search is generic over `P: AsRef<Polygon>`: it takes a
+//! slice of owned polygons, of references, of boxes, or of any wrapper that can
+//! lend a `&Polygon` (the Python bindings pass their pyclass objects this way).
+
+use std::fmt;
+
+/// A point in the plane.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+}
+
+impl Point {
+    pub const fn new(x: f64, y: f64) -> Self {
+        Self { x, y }
+    }
+
+    /// Euclidean distance, with the square root the seed takes for every polygon.
+    pub fn distance(self, other: Point) -> f64 {
+        self.distance_squared(other).sqrt()
+    }
+
+    /// Squared Euclidean distance: enough to compare against a squared threshold.
+    pub fn distance_squared(self, other: Point) -> f64 {
+        let dx = self.x - other.x;
+        let dy = self.y - other.y;
+        dx * dx + dy * dy
+    }
+}
+
+/// Why a polygon could not be built.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GeometryError {
+    /// `x` and `y` must describe the same vertices.
+    LengthMismatch { x_len: usize, y_len: usize },
+    /// A polygon needs at least [`Polygon::MIN_VERTICES`] vertices to have an area.
+    TooFewVertices { vertices: usize },
+    /// NaN or infinite coordinates have no center or area.
+    NonFinite { axis: &'static str, index: usize },
+}
+
+impl fmt::Display for GeometryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::LengthMismatch { x_len, y_len } => write!(
+                f,
+                "x and y must have the same length, got {x_len} x values and {y_len} y values"
+            ),
+            Self::TooFewVertices { vertices } => write!(
+                f,
+                "a polygon needs at least {} vertices, got {vertices}",
+                Polygon::MIN_VERTICES
+            ),
+            Self::NonFinite { axis, index } => {
+                write!(f, "{axis}[{index}] is not finite (NaN or infinity)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for GeometryError {}
+
+/// A polygon given by its vertices, with its center computed once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Polygon {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    center: Point,
+}
+
+impl Polygon {
+    pub const MIN_VERTICES: usize = 3;
+
+    /// Builds a polygon from vertex coordinates, rejecting anything that has no
+    /// well-defined center and area.
+    pub fn new(x: Vec<f64>, y: Vec<f64>) -> Result<Self, GeometryError> {
+        if x.len() != y.len() {
+            return Err(GeometryError::LengthMismatch {
+                x_len: x.len(),
+                y_len: y.len(),
+            });
+        }
+        if x.len() < Self::MIN_VERTICES {
+            return Err(GeometryError::TooFewVertices { vertices: x.len() });
+        }
+        for (axis, values) in [("x", &x), ("y", &y)] {
+            if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+                return Err(GeometryError::NonFinite { axis, index });
+            }
+        }
+        let center = Point::new(mean(&x), mean(&y));
+        Ok(Self { x, y, center })
+    }
+
+    pub fn x(&self) -> &[f64] {
+        &self.x
+    }
+
+    pub fn y(&self) -> &[f64] {
+        &self.y
+    }
+
+    /// The mean of the vertices (what the seed calls the center; not the
+    /// area centroid).
+    pub fn center(&self) -> Point {
+        self.center
+    }
+
+    /// The shoelace area, in the seed's form
+    /// `0.5 * |x . roll(y, 1) - y . roll(x, 1)|`.
+    pub fn area(&self) -> f64 {
+        let n = self.x.len();
+        let previous = |i: usize| if i == 0 { n - 1 } else { i - 1 };
+        let (mut x_dot_rolled_y, mut y_dot_rolled_x) = (0.0, 0.0);
+        for i in 0..n {
+            x_dot_rolled_y += self.x[i] * self.y[previous(i)];
+            y_dot_rolled_x += self.y[i] * self.x[previous(i)];
+        }
+        0.5 * (x_dot_rolled_y - y_dot_rolled_x).abs()
+    }
+}
+
+impl AsRef<Polygon> for Polygon {
+    fn as_ref(&self) -> &Polygon {
+        self
+    }
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// The polygons whose center is strictly closer than `max_dist` to `point`, in
+/// input order. Compares squared distances, so no square root per polygon.
+/// A negative or NaN `max_dist` matches nothing, as "distance < max_dist" says.
+pub fn find_close_polygons<P: AsRef<Polygon>>(
+    polygons: &[P],
+    point: Point,
+    max_dist: f64,
+) -> Vec<&P> {
+    // d < max_dist is d^2 < max_dist^2 only when max_dist >= 0 (a NaN
+    // max_dist squares to NaN, which no distance is below).
+    if max_dist < 0.0 {
+        return Vec::new();
+    }
+    let max_dist_squared = max_dist * max_dist;
+    polygons
+        .iter()
+        .filter(|polygon| polygon.as_ref().center().distance_squared(point) < max_dist_squared)
+        .collect()
+}
+
+/// The same search with a square root per polygon, as the seed's v2 and v3 do
+/// it. Kept so the bindings' ladder and the benches can show what the square
+/// root costs.
+pub fn find_close_polygons_sqrt<P: AsRef<Polygon>>(
+    polygons: &[P],
+    point: Point,
+    max_dist: f64,
+) -> Vec<&P> {
+    polygons
+        .iter()
+        .filter(|polygon| polygon.as_ref().center().distance(point) < max_dist)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit_square() -> Polygon {
+        Polygon::new(vec![0.0, 1.0, 1.0, 0.0], vec![0.0, 0.0, 1.0, 1.0]).unwrap()
+    }
+
+    /// A unit square whose lower-left corner is at (x, y); its center is (x + 0.5, y + 0.5).
+    fn square_at(x: f64, y: f64) -> Polygon {
+        Polygon::new(vec![x, x + 1.0, x + 1.0, x], vec![y, y, y + 1.0, y + 1.0]).unwrap()
+    }
+
+    /// The seed's example polygon: a quarter circle sampled every 0.1 along x.
+    fn seed_polygon() -> Polygon {
+        let x: Vec<f64> = (0..10).map(|i| f64::from(i) * 0.1).collect();
+        let y = x.iter().map(|x| (1.0 - x * x).sqrt()).collect();
+        Polygon::new(x, y).unwrap()
+    }
+
+    #[test]
+    fn unit_square_center_and_area() {
+        let square = unit_square();
+        assert_eq!(square.center(), Point::new(0.5, 0.5));
+        assert_eq!(square.area(), 1.0);
+    }
+
+    #[test]
+    fn area_ignores_orientation() {
+        let clockwise = Polygon::new(vec![0.0, 0.0, 1.0, 1.0], vec![0.0, 1.0, 1.0, 0.0]).unwrap();
+        assert_eq!(clockwise.area(), 1.0);
+    }
+
+    #[test]
+    fn triangle_area() {
+        let triangle = Polygon::new(vec![0.0, 4.0, 0.0], vec![0.0, 0.0, 3.0]).unwrap();
+        assert_eq!(triangle.area(), 6.0);
+        assert_eq!(triangle.center(), Point::new(4.0 / 3.0, 1.0));
+    }
+
+    #[test]
+    fn seed_polygon_matches_the_seeds_known_answers() {
+        let polygon = seed_polygon();
+        assert!((polygon.area() - 0.108).abs() < 0.01, "{}", polygon.area());
+        let center = polygon.center();
+        assert!((center.x - 0.45).abs() < 1e-12, "{center:?}");
+        assert!((center.y - 0.826).abs() < 0.01, "{center:?}");
+    }
+
+    #[test]
+    fn invalid_polygons_are_errors() {
+        assert_eq!(
+            Polygon::new(vec![0.0, 1.0, 2.0], vec![0.0, 1.0]),
+            Err(GeometryError::LengthMismatch { x_len: 3, y_len: 2 })
+        );
+        assert_eq!(
+            Polygon::new(vec![0.0, 1.0], vec![0.0, 1.0]),
+            Err(GeometryError::TooFewVertices { vertices: 2 })
+        );
+        assert_eq!(
+            Polygon::new(vec![0.0, 1.0, 2.0], vec![0.0, f64::NAN, 1.0]),
+            Err(GeometryError::NonFinite {
+                axis: "y",
+                index: 1
+            })
+        );
+        assert_eq!(
+            Polygon::new(vec![f64::INFINITY, 1.0, 2.0], vec![0.0, 0.0, 1.0]),
+            Err(GeometryError::NonFinite {
+                axis: "x",
+                index: 0
+            })
+        );
+    }
+
+    #[test]
+    fn error_messages_name_the_problem() {
+        let message = GeometryError::LengthMismatch { x_len: 3, y_len: 2 }.to_string();
+        assert!(
+            message.contains("same length") && message.contains('3'),
+            "{message}"
+        );
+    }
+
+    fn three_squares() -> Vec<Polygon> {
+        // Centers at (0.5, 0.5), (5.5, 0.5) and (20.5, 0.5).
+        vec![
+            square_at(0.0, 0.0),
+            square_at(5.0, 0.0),
+            square_at(20.0, 0.0),
+        ]
+    }
+
+    #[test]
+    fn finds_close_polygons_in_owned_slices() {
+        let polygons = three_squares();
+        let close = find_close_polygons(&polygons, Point::new(0.5, 0.5), 10.0);
+        assert_eq!(close, vec![&polygons[0], &polygons[1]]);
+    }
+
+    #[test]
+    fn finds_close_polygons_through_references() {
+        let polygons = three_squares();
+        let borrowed: Vec<&Polygon> = polygons.iter().rev().collect();
+        let close = find_close_polygons(&borrowed, Point::new(0.5, 0.5), 10.0);
+        assert_eq!(close, vec![&&polygons[1], &&polygons[0]]);
+    }
+
+    #[test]
+    fn finds_close_polygons_through_boxes_and_wrappers() {
+        let boxed: Vec<Box<Polygon>> = three_squares().into_iter().map(Box::new).collect();
+        let close = find_close_polygons(&boxed, Point::new(20.0, 0.0), 1.0);
+        assert_eq!(close, vec![&boxed[2]]);
+
+        struct Labelled {
+            label: &'static str,
+            polygon: Polygon,
+        }
+        impl AsRef<Polygon> for Labelled {
+            fn as_ref(&self) -> &Polygon {
+                &self.polygon
+            }
+        }
+        let labelled: Vec<Labelled> = three_squares()
+            .into_iter()
+            .zip(["a", "b", "c"])
+            .map(|(polygon, label)| Labelled { label, polygon })
+            .collect();
+        let close = find_close_polygons(&labelled, Point::new(5.5, 3.0), 3.0);
+        let labels: Vec<_> = close.iter().map(|l| l.label).collect();
+        assert_eq!(labels, ["b"]);
+    }
+
+    #[test]
+    fn distance_exactly_max_dist_is_not_close() {
+        // The center (0.5, 0.5) is exactly 3 away from (0.5, 3.5) and exactly 5 from (3.5, 4.5).
+        let polygons = vec![unit_square()];
+        for (point, max_dist) in [(Point::new(0.5, 3.5), 3.0), (Point::new(3.5, 4.5), 5.0)] {
+            assert!(find_close_polygons(&polygons, point, max_dist).is_empty());
+            assert!(find_close_polygons_sqrt(&polygons, point, max_dist).is_empty());
+            let a_bit_further = max_dist + 1e-9;
+            assert_eq!(
+                find_close_polygons(&polygons, point, a_bit_further).len(),
+                1
+            );
+            assert_eq!(
+                find_close_polygons_sqrt(&polygons, point, a_bit_further).len(),
+                1
+            );
+        }
+    }
+
+    #[test]
+    fn negative_nan_and_zero_max_dist_match_nothing() {
+        let polygons = three_squares();
+        let on_a_center = Point::new(0.5, 0.5);
+        for max_dist in [-10.0, f64::NAN, 0.0] {
+            assert!(find_close_polygons(&polygons, on_a_center, max_dist).is_empty());
+            assert!(find_close_polygons_sqrt(&polygons, on_a_center, max_dist).is_empty());
+        }
+    }
+
+    #[test]
+    fn infinite_max_dist_matches_everything() {
+        let polygons = three_squares();
+        let close = find_close_polygons(&polygons, Point::new(1e6, -1e6), f64::INFINITY);
+        assert_eq!(close.len(), 3);
+    }
+
+    #[test]
+    fn empty_input_gives_empty_output() {
+        let polygons: Vec<Polygon> = Vec::new();
+        assert!(find_close_polygons(&polygons, Point::new(0.0, 0.0), 10.0).is_empty());
+    }
+}

@@ -1,0 +1,116 @@
+//! The one place where Python inputs become core values and core errors become
+//! Python exceptions: TypeError for a wrong type or dtype, ValueError for a bad
+//! shape or value. Nothing past this module needs to validate or can panic on
+//! user input.
+
+use numpy::{
+    dtype, Ix1, Ix2, PyArray, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::geometry::{GeometryError, Point, Polygon};
+
+impl From<GeometryError> for PyErr {
+    fn from(error: GeometryError) -> Self {
+        PyValueError::new_err(error.to_string())
+    }
+}
+
+/// A polygon from its `x` and `y` vertex arrays.
+pub fn polygon(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<Polygon> {
+    Ok(Polygon::new(coordinates(x, "x")?, coordinates(y, "y")?)?)
+}
+
+/// An owned copy of a 1-D float64 array, strided views included.
+fn coordinates(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
+    let array = float64_array::<Ix1>(value, name)?.try_readonly()?;
+    Ok(array.as_array().iter().copied().collect())
+}
+
+/// A point from a float64 array of shape (2,).
+pub fn point(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Point> {
+    let array = float64_array::<Ix1>(value, name)?.try_readonly()?;
+    match array.as_slice() {
+        Ok(&[x, y]) => finite_point(x, y, name),
+        // Strided views of length 2 are as good as contiguous ones.
+        _ if array.len() == 2 => finite_point(array.as_array()[0], array.as_array()[1], name),
+        _ => Err(PyValueError::new_err(format!(
+            "{name} must have shape (2,), got shape ({},)",
+            array.len()
+        ))),
+    }
+}
+
+/// Points from a float64 array of shape (N, 2).
+pub fn points(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<Point>> {
+    let array = float64_array::<Ix2>(value, name)?.try_readonly()?;
+    let array = array.as_array();
+    if array.ncols() != 2 {
+        return Err(PyValueError::new_err(format!(
+            "{name} must have shape (N, 2), got shape {:?}",
+            array.shape()
+        )));
+    }
+    array
+        .rows()
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| finite_point(row[0], row[1], &format!("{name}[{i}]")))
+        .collect()
+}
+
+/// A point back to Python, as a float64 array of shape (2,).
+pub fn point_to_array(py: Python<'_>, point: Point) -> Bound<'_, PyArray1<f64>> {
+    PyArray1::from_slice(py, &[point.x, point.y])
+}
+
+/// The search radius: NaN or a negative value is a caller's mistake, not "no match".
+pub fn max_dist(value: f64) -> PyResult<f64> {
+    if value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(PyValueError::new_err(format!(
+            "max_dist must be a non-negative number, got {value}"
+        )))
+    }
+}
+
+fn finite_point(x: f64, y: f64, name: &str) -> PyResult<Point> {
+    if x.is_finite() && y.is_finite() {
+        Ok(Point::new(x, y))
+    } else {
+        Err(PyValueError::new_err(format!(
+            "{name} must be finite, got ({x}, {y})"
+        )))
+    }
+}
+
+/// `value` as a float64 numpy array with the dimensionality of `D`, or an error
+/// naming the argument and what was wrong with it.
+fn float64_array<'a, 'py, D: numpy::ndarray::Dimension>(
+    value: &'a Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<&'a Bound<'py, PyArray<f64, D>>> {
+    let Ok(array) = value.cast::<PyUntypedArray>() else {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be a numpy.ndarray of float64, got {}",
+            value.get_type().name()?
+        )));
+    };
+    let ndim = D::NDIM.unwrap_or(array.ndim());
+    if array.ndim() != ndim {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be a {ndim}-D array, got shape {:?}",
+            array.shape()
+        )));
+    }
+    if !array.dtype().is_equiv_to(&dtype::<f64>(value.py())) {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must have dtype float64, got {} (convert with .astype(numpy.float64))",
+            array.dtype()
+        )));
+    }
+    Ok(value.cast::<PyArray<f64, D>>()?)
+}

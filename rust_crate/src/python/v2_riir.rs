@@ -1,0 +1,28 @@
+//! v2, the naive translation: the seed's Python `find_close_polygons`, line for
+//! line in Rust. It still asks Python for every polygon's `center` attribute.
+
+use pyo3::prelude::*;
+
+use super::convert;
+
+#[pyfunction]
+fn find_close_polygons<'py>(
+    polygons: Vec<Bound<'py, PyAny>>,
+    point: &Bound<'py, PyAny>,
+    max_dist: f64,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let point = convert::point(point, "point")?;
+    let max_dist = convert::max_dist(max_dist)?;
+    let mut close_polygons = Vec::new();
+    for polygon in polygons {
+        let center = convert::point(&polygon.getattr("center")?, "polygon.center")?;
+        if center.distance(point) < max_dist {
+            close_polygons.push(polygon);
+        }
+    }
+    Ok(close_polygons)
+}
+
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_function(wrap_pyfunction!(find_close_polygons, module)?)
+}

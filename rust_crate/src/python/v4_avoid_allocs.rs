@@ -1,0 +1,68 @@
+//! v4, fewer allocations and less work per polygon: the pyclass is `frozen`, so
+//! Rust reads it with no borrow flag and no per-call vector of borrows (the
+//! objects themselves go to the core), and the core compares squared distances.
+//! The pyclass is v3's with `frozen` added.
+
+use numpy::PyArray1;
+use pyo3::prelude::*;
+
+use super::convert;
+use crate::geometry;
+
+/// A polygon whose vertices, center and area live in Rust. Subclassable, so
+/// Python code can keep extending it; immutable, so Rust reads it without borrowing.
+#[pyclass(subclass, frozen, module = "poly_match._rs.v4")]
+pub struct Polygon {
+    polygon: geometry::Polygon,
+}
+
+#[pymethods]
+impl Polygon {
+    #[new]
+    fn new(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let polygon = convert::polygon(x, y)?;
+        Ok(Self { polygon })
+    }
+
+    #[getter]
+    fn x<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, self.polygon.x())
+    }
+
+    #[getter]
+    fn y<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, self.polygon.y())
+    }
+
+    #[getter]
+    fn center<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        convert::point_to_array(py, self.polygon.center())
+    }
+
+    fn area(&self) -> f64 {
+        self.polygon.area()
+    }
+}
+
+impl AsRef<geometry::Polygon> for Bound<'_, Polygon> {
+    fn as_ref(&self) -> &geometry::Polygon {
+        &self.get().polygon
+    }
+}
+
+#[pyfunction]
+fn find_close_polygons<'py>(
+    polygons: Vec<Bound<'py, Polygon>>,
+    point: &Bound<'py, PyAny>,
+    max_dist: f64,
+) -> PyResult<Vec<Bound<'py, Polygon>>> {
+    let point = convert::point(point, "point")?;
+    let max_dist = convert::max_dist(max_dist)?;
+    let close = geometry::find_close_polygons(&polygons, point, max_dist);
+    Ok(close.into_iter().cloned().collect())
+}
+
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<Polygon>()?;
+    module.add_function(wrap_pyfunction!(find_close_polygons, module)?)
+}

@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+import oracle
+import poly_match
+
+
+@pytest.fixture(params=poly_match.RUNG_NAMES)
+def rung(request):
+    """Each rung of the ladder in turn."""
+    return poly_match.VERSIONS[request.param]
+
+
+def assert_matches_oracle(result, polygons, points, max_dist):
+    """``result`` (a rung's ``main`` output) is the oracle's answer.
+
+    Same matched points in the same order, each point equal to its input row, each
+    polygon the very object passed in, closer than ``max_dist``, and of minimal area
+    (up to oracle.AREA_RTOL; exactly the oracle's where the areas are clearly different).
+    """
+    expected = oracle.matches(polygons, points, max_dist)
+    assert len(result) == len(expected), "a different set of points was matched"
+    position = {id(polygon): k for k, polygon in enumerate(polygons)}
+    for (point, polygon), match in zip(result, expected, strict=True):
+        np.testing.assert_array_equal(point, np.asarray(points[match.point_index]))
+        assert id(polygon) in position, "the polygon returned is not one that was passed in"
+        chosen = position[id(polygon)]
+        assert chosen in match.close, f"polygon {chosen} is not within {max_dist} of the point"
+        assert chosen in oracle.smallest(polygons, match.close), (
+            f"polygon {chosen} is not the smallest one near point {match.point_index}"
+        )
