@@ -6,13 +6,18 @@ package cannot hide by agreeing with itself.
 """
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Rungs compute centers and areas in different orders (numpy's pairwise sums, Rust's
 # sequential ones), so areas that are equal on paper differ in the last bits. Any
-# polygon within this relative distance of the smallest area is an acceptable "smallest".
+# polygon within this relative distance of the smallest area is an acceptable "smallest",
+# and so is one within the rounding error of the shoelace sums themselves (which only
+# matters for nearly degenerate polygons, whose terms cancel).
 AREA_RTOL = 1e-9
+# Distances within this relative slack of max_dist are decided by rounding, not geometry.
+DISTANCE_RTOL = 1e-12
 
 
 def vertices(polygon) -> tuple[list[float], list[float]]:
@@ -28,6 +33,14 @@ def area(polygon) -> float:
     xs, ys = vertices(polygon)
     # xs[i - 1] at i = 0 is the last vertex: the polygon closes on itself.
     return 0.5 * abs(math.fsum(xs[i] * ys[i - 1] - ys[i] * xs[i - 1] for i in range(len(xs))))
+
+
+def shoelace_error(polygon) -> float:
+    """A bound on the rounding error of a float shoelace sum, summed in any order:
+    n * eps * sum(|terms|) (Higham, Accuracy and Stability, 4.2), doubled for margin."""
+    xs, ys = vertices(polygon)
+    terms = math.fsum(abs(xs[i] * ys[i - 1]) + abs(ys[i] * xs[i - 1]) for i in range(len(xs)))
+    return len(xs) * sys.float_info.epsilon * terms
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,25 @@ def matches(polygons: Sequence, points, max_dist: float) -> list[Match]:
 
 
 def smallest(polygons: Sequence, close: Sequence[int]) -> list[int]:
-    """The indices among ``close`` whose area is the minimum, up to ``AREA_RTOL``."""
+    """The indices among ``close`` whose area is the minimum, up to ``AREA_RTOL`` and the
+    rounding error of the two areas compared."""
     areas = {k: area(polygons[k]) for k in close}
+    errors = {k: shoelace_error(polygons[k]) for k in close}
     least = min(areas.values())
-    return [k for k in close if areas[k] <= least * (1 + AREA_RTOL)]
+    worst_error = max(errors.values())
+    return [k for k in close if areas[k] <= least * (1 + AREA_RTOL) + errors[k] + worst_error]
+
+
+def borderline(polygons: Sequence, points, max_dist: float) -> bool:
+    """Whether some center lies so near ``max_dist`` from some point that float rounding,
+    not geometry, decides whether it is close: such workloads have no single right answer."""
+    if max_dist == 0.0:
+        return False  # nothing is closer than 0, however it is rounded
+    centers = [center(polygon) for polygon in polygons]
+    for point in points:
+        px, py = float(point[0]), float(point[1])
+        for cx, cy in centers:
+            slack = DISTANCE_RTOL * (abs(cx) + abs(cy) + abs(px) + abs(py) + max_dist)
+            if abs(math.hypot(cx - px, cy - py) - max_dist) <= slack:
+                return True
+    return False

@@ -16,6 +16,9 @@ class Polygon:
     y: np.ndarray
     _area: float | None = None
 
+    def __post_init__(self):
+        example.check_vertices(self.x, self.y)
+
     @cached_property
     def center(self) -> np.ndarray:
         return np.array([self.x, self.y]).mean(axis=1)
@@ -59,11 +62,13 @@ def select_best_polygon(polygon_sets):
 
 
 def main(polygons, points, max_dist=MAX_DIST):
+    example.check_polygons(polygons)
     return match_each_point(find_close_polygons, polygons, points, max_dist)
 
 
 def match_each_point(find_close_polygons, polygons, points, max_dist):
     """v1's main loop, with the search passed in: v2 to v4 swap in a Rust one."""
+    example.check_max_dist(max_dist)
     polygon_sets = []
     for point in example.as_points(points):
         close_polygons = find_close_polygons(polygons, point, max_dist)

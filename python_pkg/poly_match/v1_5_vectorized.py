@@ -30,6 +30,8 @@ def find_dist_to_points(polygon: Polygon, points: np.ndarray) -> np.ndarray:
 
 
 def main(polygons, points, max_dist=MAX_DIST):
+    example.check_polygons(polygons)
+    example.check_max_dist(max_dist)
     points = example.as_points(points)
     polygon_to_points_dist = {}
 

@@ -38,6 +38,8 @@ def find_dist_to_points(centroids: np.ndarray, points: np.ndarray) -> np.ndarray
 
 
 def main(polygons, points, max_dist=MAX_DIST):
+    example.check_polygons(polygons)
+    example.check_max_dist(max_dist)
     points = example.as_points(points)
     if not polygons or len(points) == 0:
         return []

@@ -43,6 +43,18 @@ pub fn point(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Point> {
     }
 }
 
+/// The `center` attribute of `polygons[index]`, which v2 reads through Python.
+pub fn polygon_center(polygon: &Bound<'_, PyAny>, index: usize) -> PyResult<Point> {
+    let name = format!("polygons[{index}].center");
+    match polygon.getattr(pyo3::intern!(polygon.py(), "center")) {
+        Ok(center) => point(&center, &name),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "polygons[{index}] must be a polygon with a center, got {}",
+            polygon.get_type().name()?
+        ))),
+    }
+}
+
 /// Points from a float64 array of shape (N, 2).
 pub fn points(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<Point>> {
     let array = float64_array::<Ix2>(value, name)?.try_readonly()?;

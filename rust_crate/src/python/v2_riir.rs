@@ -14,8 +14,8 @@ fn find_close_polygons<'py>(
     let point = convert::point(point, "point")?;
     let max_dist = convert::max_dist(max_dist)?;
     let mut close_polygons = Vec::new();
-    for polygon in polygons {
-        let center = convert::point(&polygon.getattr("center")?, "polygon.center")?;
+    for (i, polygon) in polygons.into_iter().enumerate() {
+        let center = convert::polygon_center(&polygon, i)?;
         if center.distance(point) < max_dist {
             close_polygons.push(polygon);
         }

@@ -50,6 +50,13 @@ impl AsRef<geometry::Polygon> for Bound<'_, Polygon> {
     }
 }
 
+/// Frozen and `Sync`, the polygon can be read through a `Py` without the GIL.
+impl AsRef<geometry::Polygon> for Py<Polygon> {
+    fn as_ref(&self) -> &geometry::Polygon {
+        &self.get().polygon
+    }
+}
+
 #[pyfunction]
 fn find_close_polygons<'py>(
     polygons: Vec<Bound<'py, Polygon>>,

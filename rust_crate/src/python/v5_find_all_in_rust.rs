@@ -1,6 +1,11 @@
 //! v5, the outer loop in Rust too: one call matches every point, so the polygon
 //! list crosses from Python once per call instead of once per point. Takes v4's
 //! `Polygon`.
+//!
+//! The matching runs with the GIL released: the points are first copied out of
+//! numpy (holding a numpy borrow while detached is an open soundness question in
+//! rust-numpy, issue 497), and the polygons are frozen, so `Py::get` reads them
+//! without the GIL while this call keeps them alive.
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
@@ -16,21 +21,26 @@ type PolygonSet<'py> = (Bound<'py, PyArray1<f64>>, Vec<Bound<'py, Polygon>>);
 #[pyfunction]
 fn find_all_close_polygons<'py>(
     py: Python<'py>,
-    polygons: Vec<Bound<'py, Polygon>>,
+    polygons: Vec<Py<Polygon>>,
     points: &Bound<'py, PyAny>,
     max_dist: f64,
 ) -> PyResult<Vec<PolygonSet<'py>>> {
     let points = convert::points(points, "points")?;
     let max_dist = convert::max_dist(max_dist)?;
-    let mut polygon_sets = Vec::new();
-    for point in points {
-        let close = geometry::find_close_polygons(&polygons, point, max_dist);
-        if !close.is_empty() {
-            let close = close.into_iter().cloned().collect();
-            polygon_sets.push((convert::point_to_array(py, point), close));
-        }
-    }
-    Ok(polygon_sets)
+    let matches = py.detach(|| {
+        points
+            .into_iter()
+            .map(|point| (point, geometry::find_close_polygons(&polygons, point, max_dist)))
+            .filter(|(_, close)| !close.is_empty())
+            .collect::<Vec<_>>()
+    });
+    Ok(matches
+        .into_iter()
+        .map(|(point, close)| {
+            let close = close.into_iter().map(|p| p.bind(py).clone()).collect();
+            (convert::point_to_array(py, point), close)
+        })
+        .collect())
 }
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -1,0 +1,148 @@
+"""The native rungs under threads and many calls: same answers, GIL released where the
+work is long, no leaked memory or references."""
+
+import gc
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import poly_match
+
+NATIVE_RUNGS = ["v2_riir", "v3_riir_polygon", "v4_avoid_allocs", "v5_find_all_in_rust"]
+# The full check is 100,000 calls per rung (POLY_MATCH_LEAK_CALLS=100000); the suite runs fewer.
+LEAK_CALLS = int(os.environ.get("POLY_MATCH_LEAK_CALLS", "5000"))
+RSS_GROWTH_LIMIT = 5 * 1024 * 1024
+
+
+def positions(result, polygons):
+    """A result as plain values: each matched point and the index of its polygon."""
+    index = {id(p): k for k, p in enumerate(polygons)}
+    return [(tuple(point), index[id(polygon)]) for point, polygon in result]
+
+
+@pytest.mark.parametrize("name", NATIVE_RUNGS)
+def test_eight_threads_get_the_single_thread_answer(name):
+    rung = poly_match.VERSIONS[name]
+    polygons, points = rung.generate_example()
+    expected = positions(rung.main(polygons, points), polygons)
+
+    stop = threading.Event()
+
+    def mutate_unrelated_arrays():
+        scratch = np.zeros((200, 2))
+        while not stop.is_set():
+            scratch += 1.0
+            scratch[::3] = np.random.default_rng().random((67, 2))
+
+    mutator = threading.Thread(target=mutate_unrelated_arrays)
+    mutator.start()
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(
+                pool.map(lambda _: positions(rung.main(polygons, points), polygons), range(32))
+            )
+    finally:
+        stop.set()
+        mutator.join()
+    assert all(answer == expected for answer in answers)
+
+
+def test_v5_releases_the_gil_while_matching():
+    # A Python thread can only run while the main thread's Rust call has let go of the
+    # GIL. It stamps the time as it runs; a stamp from the middle of the call proves
+    # the GIL was free then. (Counting iterations is not enough: a thread waiting for
+    # the GIL gets it as soon as the call returns, before the count can be read.)
+    # Nothing matches (max_dist is tiny), so the whole call is the search.
+    rung = poly_match.VERSIONS["v5_find_all_in_rust"]
+    polygons, points = rung.generate_example(n_polygons=20_000, n_points=5_000)
+    stamps = []
+    stop = threading.Event()
+
+    def stamp():
+        iteration = 0
+        while not stop.is_set():
+            iteration += 1
+            if iteration % 1000 == 0:
+                stamps.append(time.perf_counter())
+
+    stamper = threading.Thread(target=stamp)
+    stamper.start()
+    time.sleep(0.01)
+    start = time.perf_counter()
+    rung.find_all_close_polygons(polygons, points, 1e-9)
+    end = time.perf_counter()
+    stop.set()
+    stamper.join()
+
+    took = end - start
+    assert took > 0.02, "the workload is too small to tell"
+    middle = [t for t in stamps if start + 0.25 * took < t < end - 0.25 * took]
+    assert middle, f"no other thread ran during the middle of a {took:.3f}s call"
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def native_call(name, polygons, points):
+    rung = poly_match.VERSIONS[name]
+    if name == "v5_find_all_in_rust":
+        return lambda: rung.find_all_close_polygons(polygons, points, 10.0)
+    return lambda: rung.find_close_polygons(polygons, points[0], 10.0)
+
+
+def failing_call(name, polygons):
+    rung = poly_match.VERSIONS[name]
+    bad_points = np.array([[np.nan, 0.0]])
+    if name == "v5_find_all_in_rust":
+        return lambda: rung.find_all_close_polygons(polygons, bad_points, 10.0)
+    return lambda: rung.find_close_polygons(polygons, bad_points[0], 10.0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+@pytest.mark.parametrize("name", NATIVE_RUNGS)
+def test_many_calls_leak_neither_memory_nor_references(name):
+    rung = poly_match.VERSIONS[name]
+    polygons, points = rung.generate_example(n_polygons=50, n_points=20, extent=25.0)
+    call, fail = native_call(name, polygons, points), failing_call(name, polygons)
+    for _ in range(200):  # warm up allocator pools and caches
+        call()
+    gc.collect()
+    references = [sys.getrefcount(p) for p in polygons] + [sys.getrefcount(points)]
+    rss_before = rss_bytes()
+
+    for i in range(LEAK_CALLS):
+        call()
+        if i % 10 == 0:
+            with pytest.raises(ValueError, match="finite"):
+                fail()
+    gc.collect()
+
+    growth = rss_bytes() - rss_before
+    assert growth < RSS_GROWTH_LIMIT, (
+        f"RSS grew by {growth / 2**20:.1f} MiB over {LEAK_CALLS} calls"
+    )
+    assert [sys.getrefcount(p) for p in polygons] + [sys.getrefcount(points)] == references
+
+
+@pytest.mark.parametrize("name", poly_match.RUNG_NAMES)
+def test_generator_and_rungs_are_reproducible(name):
+    rung = poly_match.VERSIONS[name]
+    first_polygons, first_points = rung.generate_example(300, 50, seed=12)
+    second_polygons, second_points = rung.generate_example(300, 50, seed=12)
+    np.testing.assert_array_equal(first_points, second_points)
+    for a, b in zip(first_polygons, second_polygons, strict=True):
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_array_equal(a.y, b.y)
+    assert positions(rung.main(first_polygons, first_points), first_polygons) == positions(
+        rung.main(second_polygons, second_points), second_polygons
+    )
+    assert positions(rung.main(first_polygons, first_points), first_polygons) == positions(
+        rung.main(first_polygons, first_points), first_polygons
+    )
