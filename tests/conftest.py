@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -29,3 +33,20 @@ def assert_matches_oracle(result, polygons, points, max_dist):
         assert chosen in oracle.smallest(polygons, match.close), (
             f"polygon {chosen} is not the smallest one near point {match.point_index}"
         )
+
+
+SMOKE_RUNGS = ("v1_6_vectorized", "v3_riir_polygon")
+
+
+@pytest.fixture(scope="session")
+def smoke_profiles(tmp_path_factory):
+    """The pipeline in its smallest mode, on two rungs, once per test session."""
+    out = tmp_path_factory.mktemp("profiles")
+    workspace = Path(__file__).resolve().parent.parent
+    command = [
+        sys.executable, "-m", "poly_match.pipeline", "--quick",
+        "--rungs", ",".join(SMOKE_RUNGS), "--out", str(out), "--workspace", str(workspace),
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return out

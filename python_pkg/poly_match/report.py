@@ -1,0 +1,182 @@
+"""``profiles/index.html``: one static page with the timing table, a speedup chart,
+every flamegraph and the environment. It opens from ``file://`` with no network: no CDN,
+the chart is inline SVG, and the flamegraphs are embedded with ``<object>`` (py-spy's SVG
+runs its zoom and search script there, not in an ``<img>``).
+"""
+
+import html
+import json
+import math
+import re
+from pathlib import Path
+
+from .profiling import Profile
+
+SPEEDSCOPE_HOWTO = (
+    "To explore a speedscope file, drop it on https://www.speedscope.app (it is read in "
+    "your browser, not uploaded) or run <code>speedscope FILE</code> after "
+    "<code>npm install -g speedscope</code>."
+)
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 80em; padding: 0 1em; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; }
+object.flamegraph { width: 100%; height: 40em; border: 1px solid #ccc; }
+pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
+.regression { color: #b00; font-weight: bold; }
+"""
+
+
+def write_index(
+    out_dir: Path,
+    timings: dict,
+    profiles: list[Profile],
+    comparison_markdown: str | None = None,
+    criterion_markdown: str | None = None,
+) -> Path:
+    """Write ``index.html`` into ``out_dir``; every link in it is relative to ``out_dir``."""
+    env = timings["environment"]
+    sections = [
+        f"<h1>poly-match: timings and profiles</h1><p>Commit <code>{_e(env['git_commit'])}</code>"
+        f", {_e(env['date'])}, on {_e(env['cpu'])} ({env['cores']} cores).</p>",
+        "<h2>Timings</h2>",
+        markdown_to_html((out_dir / "timings.md").read_text()),
+        "<h2>Speedup over v1 (log scale)</h2>",
+        speedup_chart(timings["rungs"]),
+    ]
+    if comparison_markdown:
+        sections += ["<h2>Regression check</h2>", markdown_to_html(comparison_markdown)]
+    if profiles:
+        sections += [
+            "<h2>Flamegraphs</h2>",
+            "<p>py-spy <code>--native</code> on <code>python -m poly_match.measure RUNG</code>. "
+            "Each box is a function; its width is the share of samples in which it was on "
+            "the stack, callers below callees. Click to zoom, Ctrl-F (or the Search button) "
+            "to highlight a function.</p>",
+            f"<p>{SPEEDSCOPE_HOWTO}</p>",
+        ]
+        descriptions = {row["rung"]: row["description"] for row in timings["rungs"]}
+        sections += [
+            _flamegraph_section(out_dir, p, descriptions.get(p.rung, "")) for p in profiles
+        ]
+    if criterion_markdown:
+        sections += [
+            "<h2>Criterion: the pure-Rust core</h2>",
+            "<p>From <code>cargo bench</code>; criterion's own report is in "
+            "<code>target/criterion/report/index.html</code>.</p>",
+            markdown_to_html(criterion_markdown),
+        ]
+    sections += ["<h2>Environment</h2>", f"<pre>{_e(json.dumps(env, indent=2))}</pre>"]
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>poly-match timings and profiles</title><style>{STYLE}</style></head>\n"
+        "<body>\n" + "\n".join(sections) + "\n</body></html>\n"
+    )
+    path = out_dir / "index.html"
+    path.write_text(page)
+    return path
+
+
+def _flamegraph_section(out_dir: Path, profile: Profile, description: str) -> str:
+    svg, speedscope, folded = (
+        profile.files[key].relative_to(out_dir).as_posix()
+        for key in ("flamegraph", "speedscope", "raw")
+    )
+    return (
+        f'<h3 id="{_e(profile.rung)}">{_e(profile.rung)}: {_e(description)}</h3>\n'
+        f'<object class="flamegraph" data="{_e(svg)}" type="image/svg+xml">'
+        f'<a href="{_e(svg)}">{_e(svg)}</a></object>\n'
+        f"<p>{profile.samples['flamegraph']} samples. Also as "
+        f'<a class="speedscope" href="{_e(speedscope)}">speedscope profile</a> and '
+        f'<a class="folded" href="{_e(folded)}">folded stacks</a>.</p>'
+    )
+
+
+def speedup_chart(rows: list[dict]) -> str:
+    """Horizontal bars of each rung's speedup over v1 on a log scale, as inline SVG."""
+    rows = [row for row in rows if row["speedup_vs_v1"]]
+    if not rows:
+        return "<p>(no speedups: v1 was not timed)</p>"
+    decades = max(1, math.ceil(math.log10(max(max(r["speedup_vs_v1"] for r in rows), 10))))
+    label_width, bar_width, row_height = 170, 600, 26
+    width, height = label_width + bar_width + 90, row_height * len(rows) + 30
+
+    def x(speedup: float) -> float:
+        return label_width + bar_width * max(math.log10(speedup), 0) / decades
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'role="img" aria-label="speedup over v1, log scale" font-size="13">'
+    ]
+    for decade in range(decades + 1):
+        gx = x(10**decade)
+        parts.append(
+            f'<line x1="{gx:.1f}" y1="0" x2="{gx:.1f}" y2="{height - 20}" stroke="#ddd"/>'
+            f'<text x="{gx:.1f}" y="{height - 5}" text-anchor="middle">{10**decade:,}x</text>'
+        )
+    for i, row in enumerate(rows):
+        y = i * row_height
+        speedup = row["speedup_vs_v1"]
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end">{_e(row["rung"])}</text>'
+            f'<rect x="{label_width}" y="{y + 4}" width="{max(x(speedup) - label_width, 1):.1f}"'
+            f' height="{row_height - 8}" fill="#d2691e"><title>{speedup:,.1f}x</title></rect>'
+            f'<text x="{x(speedup) + 6:.1f}" y="{y + 17}">{speedup:,.1f}x</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def markdown_to_html(markdown: str) -> str:
+    """The little markdown this package writes: paragraphs, bullet lists and tables."""
+    blocks, lines = [], markdown.strip().splitlines()
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("|"):
+            table = []
+            while i < len(lines) and lines[i].startswith("|"):
+                table.append(lines[i])
+                i += 1
+            blocks.append(_table(table))
+        elif lines[i].startswith("- "):
+            items = []
+            while i < len(lines) and lines[i].startswith("- "):
+                items.append(f"<li>{_inline(lines[i][2:])}</li>")
+                i += 1
+            blocks.append("<ul>" + "".join(items) + "</ul>")
+        elif lines[i].strip():
+            blocks.append(f"<p>{_inline(lines[i])}</p>")
+            i += 1
+        else:
+            i += 1
+    return "\n".join(blocks)
+
+
+def _table(lines: list[str]) -> str:
+    def cells(line: str) -> list[str]:
+        return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+    header, alignments, body = cells(lines[0]), cells(lines[1]), [cells(line) for line in lines[2:]]
+    numeric = [a.endswith(":") for a in alignments]
+    head = "".join(f"<th>{_inline(h)}</th>" for h in header)
+    rows = []
+    for row in body:
+        tds = "".join(
+            f'<td class="number">{_inline(c)}</td>' if is_number else f"<td>{_inline(c)}</td>"
+            for c, is_number in zip(row, numeric, strict=False)
+        )
+        rows.append(f"<tr>{tds}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _inline(text: str) -> str:
+    text = _e(text)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
+    return text.replace("REGRESSION", '<span class="regression">REGRESSION</span>')
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))

@@ -1,0 +1,131 @@
+"""The profiling pipeline itself, run in its smallest mode (see conftest.smoke_profiles)."""
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from importlib import resources
+
+import jsonschema
+import pytest
+
+import poly_match
+from conftest import SMOKE_RUNGS
+
+
+def test_timings_json_follows_the_schema(smoke_profiles):
+    timings = json.loads((smoke_profiles / "timings.json").read_text())
+    schema = json.loads(resources.files("poly_match").joinpath("timings.schema.json").read_text())
+    jsonschema.validate(timings, schema)
+    assert [row["rung"] for row in timings["rungs"]] == list(SMOKE_RUNGS)
+    assert set(timings["profiles"]) == set(SMOKE_RUNGS)
+    assert timings["environment"]["OPENBLAS_NUM_THREADS"] in ("1", "unset")
+
+
+def test_markdown_table_has_a_row_per_rung(smoke_profiles):
+    table = (smoke_profiles / "timings.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| rung | what changed | median ms per iteration")
+    body = rows[1:]
+    assert [row.split("|")[1].strip() for row in body] == list(SMOKE_RUNGS)
+    for row, name in zip(body, SMOKE_RUNGS, strict=True):
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[1] == poly_match.description(poly_match.VERSIONS[name])
+        assert float(cells[2].replace(",", "")) > 0
+        assert re.fullmatch(r"[\d.,]+ \([\d.]+%\)", cells[3])
+        assert cells[4] == "n/a"  # v1 was not timed in the smoke run
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.targets = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        for name in ("href", "data", "src"):
+            if attributes.get(name):
+                self.targets.append(attributes[name])
+
+
+def test_every_file_the_index_links_to_exists(smoke_profiles):
+    links = Links()
+    links.feed((smoke_profiles / "index.html").read_text())
+    local = [t for t in links.targets if not re.match(r"[a-z]+://", t)]
+    assert len(set(local)) == 3 * len(SMOKE_RUNGS)  # flamegraph, speedscope, folded per rung
+    for target in local:
+        assert (smoke_profiles / target).is_file(), target
+    assert not [t for t in links.targets if t.startswith("http")], "the page must work offline"
+
+
+def test_pyclass_flamegraph_names_the_rust_search(smoke_profiles):
+    folded = (smoke_profiles / "flamegraphs" / "v3_riir_polygon.folded").read_text()
+    rust_frames = re.findall(r"poly_match_rs::[\w:]*find_close_polygons\w*", folded)
+    assert rust_frames, "py-spy --native did not name the Rust find_close_polygons"
+    svg = (smoke_profiles / "flamegraphs" / "v3_riir_polygon.svg").read_text()
+    assert "poly_match_rs::geometry::find_close_polygons" in svg
+
+
+def test_speedscope_profile_matches_the_folded_stacks(smoke_profiles):
+    for rung in SMOKE_RUNGS:
+        profile = json.loads(
+            (smoke_profiles / "flamegraphs" / f"{rung}.speedscope.json").read_text()
+        )
+        folded = (smoke_profiles / "flamegraphs" / f"{rung}.folded").read_text()
+        total = sum(int(line.rpartition(" ")[2]) for line in folded.splitlines() if line)
+        assert sum(profile["profiles"][0]["weights"]) == total >= 200
+
+
+def compare(tmp_path, old, new, *options):
+    old_path, new_path = tmp_path / "old.json", tmp_path / "new.json"
+    old_path.write_text(json.dumps(old))
+    new_path.write_text(json.dumps(new))
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "poly_match.timings",
+            "compare",
+            str(old_path),
+            str(new_path),
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture
+def timings(smoke_profiles):
+    return json.loads((smoke_profiles / "timings.json").read_text())
+
+
+def test_regression_check_fails_on_a_2x_slower_result(tmp_path, timings):
+    slower = json.loads(json.dumps(timings))
+    slower["rungs"][1]["median_ms"] *= 2
+    completed = compare(tmp_path, timings, slower, "--fail-on-regression")
+    assert completed.returncode == 1, completed.stdout
+    assert "REGRESSION" in completed.stdout
+    assert "+100.0%" in completed.stdout
+    assert "different environments" not in completed.stdout
+
+
+def test_regression_check_passes_on_an_equal_result(tmp_path, timings):
+    completed = compare(tmp_path, timings, timings, "--fail-on-regression")
+    assert completed.returncode == 0, completed.stdout
+    assert "REGRESSION" not in completed.stdout
+
+
+def test_regression_check_only_fails_when_asked(tmp_path, timings):
+    slower = json.loads(json.dumps(timings))
+    slower["rungs"][0]["median_ms"] *= 2
+    assert compare(tmp_path, timings, slower).returncode == 0
+
+
+def test_regression_check_says_when_environments_differ(tmp_path, timings):
+    elsewhere = json.loads(json.dumps(timings))
+    elsewhere["environment"]["cpu"] = "Some Other CPU"
+    completed = compare(tmp_path, timings, elsewhere, "--threshold", "5")
+    assert "different environments" in completed.stdout
+    assert "Some Other CPU" in completed.stdout
