@@ -44,7 +44,7 @@ def smoke_profiles(tmp_path_factory):
     out = tmp_path_factory.mktemp("profiles")
     workspace = Path(__file__).resolve().parent.parent
     command = [
-        sys.executable, "-m", "poly_match.pipeline", "--quick",
+        sys.executable, "-m", "poly_match.pipeline", "--quick", "--no-criterion",
         "--rungs", ",".join(SMOKE_RUNGS), "--out", str(out), "--workspace", str(workspace),
     ]  # fmt: skip
     completed = subprocess.run(command, capture_output=True, text=True)

@@ -6,7 +6,7 @@ criterion benches of the Rust core, and write it all into ``profiles/``.
 
 Writes ``timings.json`` (raw results and environment), ``timings.md`` (the table, also
 printed at the end), ``flamegraphs/<rung>.svg|.speedscope.json|.folded``,
-and ``index.html`` (open this first).
+``criterion.md`` and ``index.html`` (open this first).
 """
 
 import argparse
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import poly_match
 
-from . import environment, profiling, report, timings
+from . import criterion, environment, profiling, report, timings
 
 
 class Mode:
@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workspace", type=Path, default=Path(), help="the repository (for cargo, git, tests)"
     )
     parser.add_argument("--no-profiles", action="store_true", help="skip the py-spy phase")
+    parser.add_argument("--no-criterion", action="store_true", help="skip cargo bench")
     parser.add_argument("--compare", type=Path, help="an earlier timings.json to check against")
     timings.add_regression_options(parser)
     args = parser.parse_args(argv)
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    phases = 3 - args.no_profiles
+    phases = 4 - args.no_profiles - args.no_criterion
     phase = iter(range(1, phases + 1))
 
     def announce(text: str) -> None:
@@ -98,6 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         }
 
     criterion_markdown = None
+    if not args.no_criterion:
+        announce("criterion benches of the Rust core (cargo bench)")
+        criterion.run(args.workspace.resolve(), quick=mode.quick)
+        results = criterion.collect(args.workspace.resolve() / "target" / "criterion")
+        criterion_markdown = criterion.to_markdown(results)
+        (out / "criterion.md").write_text(criterion_markdown)
+        (out / "criterion.json").write_text(json.dumps(results, indent=2))
 
     announce("writing the report")
     (out / "timings.json").write_text(json.dumps(result, indent=2))

@@ -30,7 +30,12 @@ fn find_all_close_polygons<'py>(
     let matches = py.detach(|| {
         points
             .into_iter()
-            .map(|point| (point, geometry::find_close_polygons(&polygons, point, max_dist)))
+            .map(|point| {
+                (
+                    point,
+                    geometry::find_close_polygons(&polygons, point, max_dist),
+                )
+            })
             .filter(|(_, close)| !close.is_empty())
             .collect::<Vec<_>>()
     });

@@ -1,0 +1,127 @@
+"""Run the criterion benches of the pure-Rust core and summarise their results.
+
+criterion exits 0 even when a benchmark got slower, so its verdict has to be read from
+the files it writes: ``target/criterion/<group>/<function>/<value>/new/estimates.json``
+(this run) and ``.../change/estimates.json`` (the change from the previous run, when
+there was one).
+
+    python -m poly_match.criterion [--run] [--quick] [--markdown profiles/criterion.md]
+"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+# criterion's own --quick is too coarse to see a 10% change; shorter, fewer samples is not.
+QUICK_ARGS = ["--warm-up-time", "0.5", "--measurement-time", "1", "--sample-size", "20"]
+FULL_ARGS: list[str] = []  # criterion's defaults: 3 s warm-up, 5 s measurement, 100 samples
+DEFAULT_THRESHOLD_PERCENT = 10.0
+
+
+def run(workspace: Path, quick: bool) -> None:
+    """``cargo bench`` in ``workspace``, its output streamed."""
+    if shutil.which("cargo") is None:
+        raise RuntimeError("cargo is not installed: see https://rustup.rs")
+    command = ["cargo", "bench", "--locked", "-p", "poly_match_rs", "--"]
+    command += QUICK_ARGS if quick else FULL_ARGS
+    completed = subprocess.run(command, cwd=workspace)
+    if completed.returncode != 0:
+        raise RuntimeError(f"cargo bench failed with status {completed.returncode}")
+
+
+def collect(criterion_dir: Path) -> list[dict]:
+    """Every benchmark criterion measured last, in a stable order."""
+    results = []
+    for estimates_path in sorted(criterion_dir.glob("**/new/estimates.json")):
+        folder = estimates_path.parent
+        identity = json.loads((folder / "benchmark.json").read_text())
+        estimates = json.loads(estimates_path.read_text())
+        result = {
+            "group": identity["group_id"],
+            "id": "/".join(
+                part for part in (identity["function_id"], identity["value_str"]) if part
+            ),
+            "median_ns": estimates["median"]["point_estimate"],
+            "median_ci_ns": _interval(estimates["median"]),
+            "mean_ns": estimates["mean"]["point_estimate"],
+            "change": None,
+        }
+        change_path = folder.parent / "change" / "estimates.json"
+        if change_path.is_file():
+            change = json.loads(change_path.read_text())["median"]
+            result["change"] = {
+                "median_percent": 100 * change["point_estimate"],
+                "ci_percent": [100 * bound for bound in _interval(change)],
+            }
+        results.append(result)
+    return results
+
+
+def to_markdown(results: list[dict], threshold_percent: float = DEFAULT_THRESHOLD_PERCENT) -> str:
+    lines = [
+        "| group | benchmark | median | 95% CI | change vs previous run |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for result in results:
+        low, high = result["median_ci_ns"]
+        change = "first run"
+        if result["change"] is not None:
+            change_low, change_high = result["change"]["ci_percent"]
+            median = result["change"]["median_percent"]
+            change = f"{median:+.1f}% [{change_low:+.1f}%, {change_high:+.1f}%]"
+            if change_low > threshold_percent:
+                change += " REGRESSION"
+        lines.append(
+            f"| {result['group']} | {result['id']} | {_duration(result['median_ns'])} "
+            f"| {_duration(low)} - {_duration(high)} | {change} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _interval(estimate: dict) -> list[float]:
+    bounds = estimate["confidence_interval"]
+    return [bounds["lower_bound"], bounds["upper_bound"]]
+
+
+def _duration(nanoseconds: float) -> str:
+    for unit, size in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if nanoseconds >= size:
+            return f"{nanoseconds / size:.3g} {unit}"
+    return f"{nanoseconds:.3g} ns"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m poly_match.criterion",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--run", action="store_true", help="run cargo bench first")
+    parser.add_argument("--quick", action="store_true", help="with --run: the short CI form")
+    parser.add_argument("--workspace", type=Path, default=Path(), help="the cargo workspace")
+    parser.add_argument("--criterion-dir", type=Path, help="default: WORKSPACE/target/criterion")
+    parser.add_argument("--markdown", type=Path, help="also write the table here")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PERCENT)
+    args = parser.parse_args(argv)
+
+    if args.run:
+        run(args.workspace, args.quick)
+    results = collect(args.criterion_dir or args.workspace / "target" / "criterion")
+    if not results:
+        print("no criterion results found: run `cargo bench` first", file=sys.stderr)
+        return 1
+    table = to_markdown(results, args.threshold)
+    for path, text in ((args.markdown, table), (args.json, json.dumps(results, indent=2))):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
