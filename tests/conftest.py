@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,8 @@ SMOKE_RUNGS = ("v1_6_vectorized", "v3_riir_polygon")
 @pytest.fixture(scope="session")
 def smoke_profiles(tmp_path_factory):
     """The pipeline in its smallest mode, on two rungs, once per test session."""
+    if sys.platform == "darwin" and os.geteuid() != 0:
+        pytest.skip("py-spy can only sample other processes as root on macOS")
     out = tmp_path_factory.mktemp("profiles")
     workspace = Path(__file__).resolve().parent.parent
     command = [
