@@ -13,7 +13,14 @@ import pytest
 
 import poly_match
 
-NATIVE_RUNGS = ["v2_riir", "v3_riir_polygon", "v4_avoid_allocs", "v5_find_all_in_rust"]
+NATIVE_RUNGS = [
+    "v2_riir",
+    "v3_riir_polygon",
+    "v4_avoid_allocs",
+    "v5_find_all_in_rust",
+    "v6_convert_once",
+    "v7_grid_parallel",
+]
 # The full check is 100,000 calls per rung (POLY_MATCH_LEAK_CALLS=100000); the suite runs fewer.
 LEAK_CALLS = int(os.environ.get("POLY_MATCH_LEAK_CALLS", "5000"))
 RSS_GROWTH_LIMIT = 5 * 1024 * 1024
@@ -52,14 +59,23 @@ def test_eight_threads_get_the_single_thread_answer(name):
     assert all(answer == expected for answer in answers)
 
 
-def test_v5_releases_the_gil_while_matching():
+@pytest.mark.parametrize(
+    ("name", "max_dist"),
+    [
+        # Nothing matches, so the whole call is the search.
+        ("v5_find_all_in_rust", 1e-9),
+        ("v6_convert_once", 1e-9),
+        # A radius wider than the example: one grid cell, every polygon checked.
+        ("v7_grid_parallel", 1e300),
+        ("array API", 1e300),
+    ],
+)
+def test_long_native_calls_release_the_gil(name, max_dist):
     # A Python thread can only run while the main thread's Rust call has let go of the
     # GIL. It stamps the time as it runs; a stamp from the middle of the call proves
     # the GIL was free then. (Counting iterations is not enough: a thread waiting for
     # the GIL gets it as soon as the call returns, before the count can be read.)
-    # Nothing matches (max_dist is tiny), so the whole call is the search.
-    rung = poly_match.VERSIONS["v5_find_all_in_rust"]
-    polygons, points = rung.generate_example(n_polygons=20_000, n_points=5_000)
+    call = long_call(name, max_dist)
     stamps = []
     stop = threading.Event()
 
@@ -74,7 +90,7 @@ def test_v5_releases_the_gil_while_matching():
     stamper.start()
     time.sleep(0.01)
     start = time.perf_counter()
-    rung.find_all_close_polygons(polygons, points, 1e-9)
+    call()
     end = time.perf_counter()
     stop.set()
     stamper.join()
@@ -85,24 +101,33 @@ def test_v5_releases_the_gil_while_matching():
     assert middle, f"no other thread ran during the middle of a {took:.3f}s call"
 
 
+def long_call(name, max_dist):
+    polygons, points = poly_match.VERSIONS["v4_avoid_allocs"].generate_example(20_000, 5_000)
+    if name == "array API":
+        centers = np.array([p.center for p in polygons])
+        areas = np.array([p.area() for p in polygons])
+        return lambda: poly_match.match_points(centers, areas, points, max_dist)
+    rung = poly_match.VERSIONS[name]
+    search = getattr(rung, "match_points", None) or rung.find_all_close_polygons
+    return lambda: search(polygons, points, max_dist)
+
+
 def rss_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def native_call(name, polygons, points):
+    """The rung's Rust entry point, called with ``points``: all of them or the first."""
     rung = poly_match.VERSIONS[name]
-    if name == "v5_find_all_in_rust":
-        return lambda: rung.find_all_close_polygons(polygons, points, 10.0)
+    for all_points in ("match_points", "find_all_close_polygons"):
+        if hasattr(rung, all_points):
+            return lambda: getattr(rung, all_points)(polygons, points, 10.0)
     return lambda: rung.find_close_polygons(polygons, points[0], 10.0)
 
 
 def failing_call(name, polygons):
-    rung = poly_match.VERSIONS[name]
-    bad_points = np.array([[np.nan, 0.0]])
-    if name == "v5_find_all_in_rust":
-        return lambda: rung.find_all_close_polygons(polygons, bad_points, 10.0)
-    return lambda: rung.find_close_polygons(polygons, bad_points[0], 10.0)
+    return native_call(name, polygons, np.array([[np.nan, 0.0]]))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")

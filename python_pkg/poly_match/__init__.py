@@ -9,6 +9,7 @@ that rung changed.
 ``VERSIONS`` maps rung names to their modules, in ladder order. It is built on
 first use, so importing ``poly_match`` imports neither numpy nor the native
 module (``python -m poly_match.measure`` must configure numpy's threads first).
+So is ``match_points``, the array API (``poly_match.arrays``).
 """
 
 import importlib
@@ -22,9 +23,11 @@ RUNG_NAMES = (
     "v3_riir_polygon",
     "v4_avoid_allocs",
     "v5_find_all_in_rust",
+    "v6_convert_once",
+    "v7_grid_parallel",
 )
 
-__all__ = ["RUNG_NAMES", "VERSIONS", "description"]
+__all__ = ["RUNG_NAMES", "VERSIONS", "description", "match_points"]
 
 
 def description(rung: ModuleType) -> str:
@@ -32,9 +35,13 @@ def description(rung: ModuleType) -> str:
     return (rung.__doc__ or "").strip().splitlines()[0]
 
 
-def __getattr__(name: str) -> dict[str, ModuleType]:
+def __getattr__(name: str):
     if name == "VERSIONS":
         versions = {rung: importlib.import_module(f"{__name__}.{rung}") for rung in RUNG_NAMES}
         globals()["VERSIONS"] = versions
         return versions
+    if name == "match_points":
+        from .arrays import match_points
+
+        return match_points
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -39,7 +39,9 @@ def from_benchmark_json(raw: dict, env: dict, settings: dict) -> dict:
             "rounds": stats["rounds"],
             "iterations": stats["iterations"],
         }
-    rungs = [by_rung[name] for name in poly_match.RUNG_NAMES if name in by_rung]
+    # The ladder in order, then anything else timed (the array API) by name.
+    order = [*poly_match.RUNG_NAMES, *sorted(set(by_rung) - set(poly_match.RUNG_NAMES))]
+    rungs = [by_rung[name] for name in order if name in by_rung]
     baseline = by_rung.get(BASELINE)
     for row in rungs:
         row["speedup_vs_v1"] = baseline["median_ms"] / row["median_ms"] if baseline else None

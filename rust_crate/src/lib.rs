@@ -5,6 +5,7 @@
 //! without it nothing here links to Python.
 
 pub mod geometry;
+pub mod matching;
 
 #[cfg(feature = "python")]
 mod python;

@@ -11,11 +11,37 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::geometry::{GeometryError, Point, Polygon};
+use crate::matching::MatchError;
 
 impl From<GeometryError> for PyErr {
     fn from(error: GeometryError) -> Self {
         PyValueError::new_err(error.to_string())
     }
+}
+
+impl From<MatchError> for PyErr {
+    fn from(error: MatchError) -> Self {
+        PyValueError::new_err(error.to_string())
+    }
+}
+
+/// A matched point (as a float64 array of shape (2,)) and its polygon.
+pub type MatchedPair<'py, T> = (Bound<'py, PyArray1<f64>>, Bound<'py, T>);
+
+/// The `[(point, polygon)]` the Python rungs return, from each point's best polygon index.
+pub fn matched_pairs<'py, T: pyo3::PyClass>(
+    py: Python<'py>,
+    points: &[Point],
+    best: Vec<Option<usize>>,
+    polygons: &[Py<T>],
+) -> Vec<MatchedPair<'py, T>> {
+    points
+        .iter()
+        .zip(best)
+        .filter_map(|(&point, best)| {
+            best.map(|i| (point_to_array(py, point), polygons[i].bind(py).clone()))
+        })
+        .collect()
 }
 
 /// A polygon from its `x` and `y` vertex arrays.
@@ -24,6 +50,10 @@ pub fn polygon(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<Polygon> 
 }
 
 /// An owned copy of a 1-D float64 array, strided views included.
+pub fn values(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
+    coordinates(value, name)
+}
+
 fn coordinates(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
     let array = float64_array::<Ix1>(value, name)?.try_readonly()?;
     Ok(array.as_array().iter().copied().collect())

@@ -5,11 +5,14 @@
 
 use pyo3::prelude::*;
 
+mod arrays;
 mod convert;
 mod v2_riir;
 mod v3_riir_polygon;
 mod v4_avoid_allocs;
 mod v5_find_all_in_rust;
+mod v6_convert_once;
+mod v7_grid_parallel;
 
 #[pymodule(name = "_rs")]
 fn poly_match_rs(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -17,6 +20,9 @@ fn poly_match_rs(module: &Bound<'_, PyModule>) -> PyResult<()> {
     add_rung(module, "v3", v3_riir_polygon::register)?;
     add_rung(module, "v4", v4_avoid_allocs::register)?;
     add_rung(module, "v5", v5_find_all_in_rust::register)?;
+    add_rung(module, "v6", v6_convert_once::register)?;
+    add_rung(module, "v7", v7_grid_parallel::register)?;
+    arrays::register(module)?;
     Ok(())
 }
 

@@ -1,0 +1,385 @@
+//! Matching points to their best polygon entirely in Rust: the polygons are reduced
+//! to centers and areas once, then searched by brute force or through a uniform grid.
+//!
+//! "Best" is v1's rule: among the polygons whose center is strictly closer than
+//! `max_dist`, the one with the smallest area, the first in input order on ties.
+
+use rayon::prelude::*;
+
+use crate::geometry::{Point, Polygon};
+
+/// Why candidates could not be built from raw parts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MatchError {
+    LengthMismatch { centers: usize, areas: usize },
+    NonFinite { what: &'static str, index: usize },
+}
+
+impl std::fmt::Display for MatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::LengthMismatch { centers, areas } => write!(
+                f,
+                "centers and areas must describe the same polygons, got {centers} centers and {areas} areas"
+            ),
+            Self::NonFinite { what, index } => {
+                write!(f, "{what}[{index}] is not finite (NaN or infinity)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for MatchError {}
+
+/// What matching needs of each polygon, in input order: its center and its area.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidates {
+    centers: Vec<Point>,
+    areas: Vec<f64>,
+}
+
+impl Candidates {
+    pub fn from_polygons<P: AsRef<Polygon>>(polygons: &[P]) -> Self {
+        let centers = polygons.iter().map(|p| p.as_ref().center()).collect();
+        let areas = polygons.iter().map(|p| p.as_ref().area()).collect();
+        Self { centers, areas }
+    }
+
+    pub fn from_parts(centers: Vec<Point>, areas: Vec<f64>) -> Result<Self, MatchError> {
+        if centers.len() != areas.len() {
+            return Err(MatchError::LengthMismatch {
+                centers: centers.len(),
+                areas: areas.len(),
+            });
+        }
+        if let Some(index) = centers
+            .iter()
+            .position(|c| !(c.x.is_finite() && c.y.is_finite()))
+        {
+            return Err(MatchError::NonFinite {
+                what: "centers",
+                index,
+            });
+        }
+        if let Some(index) = areas.iter().position(|a| !a.is_finite()) {
+            return Err(MatchError::NonFinite {
+                what: "areas",
+                index,
+            });
+        }
+        Ok(Self { centers, areas })
+    }
+
+    pub fn len(&self) -> usize {
+        self.centers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.centers.is_empty()
+    }
+
+    /// The best polygon for `point`, by looking at every polygon.
+    pub fn best_match(&self, point: Point, max_dist: f64) -> Option<usize> {
+        if max_dist < 0.0 {
+            return None; // d < max_dist is d^2 < max_dist^2 only when max_dist >= 0
+        }
+        let max_dist_squared = max_dist * max_dist;
+        // Zipped rather than indexed: no bounds checks in the loop that does all the work.
+        let mut best: Option<(f64, usize)> = None;
+        for (i, (center, &area)) in self.centers.iter().zip(&self.areas).enumerate() {
+            if center.distance_squared(point) < max_dist_squared
+                && best.is_none_or(|(best_area, _)| area < best_area)
+            {
+                best = Some((area, i));
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    /// The best of `indices` (in any order) for `point`: smallest area, then smallest index.
+    fn best_of(
+        &self,
+        indices: impl Iterator<Item = usize>,
+        point: Point,
+        max_dist_squared: f64,
+    ) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for i in indices {
+            if self.centers[i].distance_squared(point) < max_dist_squared
+                && best.is_none_or(|b| (self.areas[i], i) < (self.areas[b], b))
+            {
+                best = Some(i);
+            }
+        }
+        best
+    }
+}
+
+/// A uniform grid over the candidates' centers, with cells at least `max_dist` wide, so
+/// every center closer than `max_dist` to a point lies in the point's cell or one of its
+/// eight neighbours.
+#[derive(Debug)]
+pub struct Grid<'a> {
+    candidates: &'a Candidates,
+    max_dist_squared: f64,
+    origin: Point,
+    cell: f64,
+    columns: usize,
+    rows: usize,
+    /// Cell `c` holds `members[starts[c]..starts[c + 1]]`, in input order.
+    starts: Vec<usize>,
+    members: Vec<usize>,
+}
+
+impl<'a> Grid<'a> {
+    /// At most this many cells per candidate: a tiny `max_dist` over a wide extent widens
+    /// the cells instead of allocating millions of empty ones.
+    const CELLS_PER_CANDIDATE: f64 = 4.0;
+
+    pub fn new(candidates: &'a Candidates, max_dist: f64) -> Self {
+        let mut grid = Self {
+            candidates,
+            max_dist_squared: max_dist * max_dist,
+            origin: Point::new(0.0, 0.0),
+            cell: 1.0,
+            columns: 0,
+            rows: 0,
+            starts: vec![0],
+            members: Vec::new(),
+        };
+        // Nothing is closer than a zero, negative or NaN max_dist: an empty grid answers that.
+        if candidates.is_empty() || max_dist.is_nan() || max_dist <= 0.0 {
+            return grid;
+        }
+        let (min, max) = candidates.centers.iter().fold(
+            (
+                Point::new(f64::INFINITY, f64::INFINITY),
+                Point::new(f64::NEG_INFINITY, f64::NEG_INFINITY),
+            ),
+            |(lo, hi), c| {
+                (
+                    Point::new(lo.x.min(c.x), lo.y.min(c.y)),
+                    Point::new(hi.x.max(c.x), hi.y.max(c.y)),
+                )
+            },
+        );
+        let max_cells = Self::CELLS_PER_CANDIDATE * candidates.len() as f64;
+        let mut cell = max_dist;
+        while ((max.x - min.x) / cell + 1.0) * ((max.y - min.y) / cell + 1.0) > max_cells {
+            cell *= 2.0;
+        }
+        grid.origin = min;
+        grid.cell = cell;
+        grid.columns = ((max.x - min.x) / cell) as usize + 1;
+        grid.rows = ((max.y - min.y) / cell) as usize + 1;
+
+        // A counting sort of the candidates by cell keeps each cell's members in input order.
+        let cell_of = |c: Point| {
+            let (column, row) = grid.cell_coordinates(c);
+            row as usize * grid.columns + column as usize
+        };
+        let mut counts = vec![0usize; grid.columns * grid.rows + 1];
+        for &center in &candidates.centers {
+            counts[cell_of(center) + 1] += 1;
+        }
+        for c in 1..counts.len() {
+            counts[c] += counts[c - 1];
+        }
+        let mut next = counts.clone();
+        let mut members = vec![0; candidates.len()];
+        for (i, &center) in candidates.centers.iter().enumerate() {
+            let c = cell_of(center);
+            members[next[c]] = i;
+            next[c] += 1;
+        }
+        grid.starts = counts;
+        grid.members = members;
+        grid
+    }
+
+    /// The (column, row) of the cell `p` falls in; may lie outside the grid.
+    fn cell_coordinates(&self, p: Point) -> (i64, i64) {
+        // `as` saturates for huge values, which the clamping in best_match handles.
+        (
+            ((p.x - self.origin.x) / self.cell).floor() as i64,
+            ((p.y - self.origin.y) / self.cell).floor() as i64,
+        )
+    }
+
+    /// The best polygon for `point`, looking only at the 3 x 3 cells around it.
+    pub fn best_match(&self, point: Point) -> Option<usize> {
+        if self.columns == 0 {
+            return None;
+        }
+        let (column, row) = self.cell_coordinates(point);
+        let columns =
+            column.saturating_sub(1).max(0)..=column.saturating_add(1).min(self.columns as i64 - 1);
+        let rows = row.saturating_sub(1).max(0)..=row.saturating_add(1).min(self.rows as i64 - 1);
+        let nearby = rows.flat_map(|r| {
+            columns.clone().flat_map(move |c| {
+                let cell = r as usize * self.columns + c as usize;
+                self.members[self.starts[cell]..self.starts[cell + 1]]
+                    .iter()
+                    .copied()
+            })
+        });
+        self.candidates
+            .best_of(nearby, point, self.max_dist_squared)
+    }
+
+    /// Below this many points, handing work to rayon's threads costs more than it saves
+    /// (a query takes well under a microsecond; waking a pool thread takes tens).
+    const MIN_POINTS_FOR_THREADS: usize = 2048;
+
+    /// The best polygon for every point, spread over all cores when there are enough points.
+    pub fn best_matches(&self, points: &[Point]) -> Vec<Option<usize>> {
+        if points.len() < Self::MIN_POINTS_FOR_THREADS {
+            return points.iter().map(|&p| self.best_match(p)).collect();
+        }
+        points
+            .par_iter()
+            .with_min_len(256)
+            .map(|&p| self.best_match(p))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(x: f64, y: f64, side: f64) -> Polygon {
+        Polygon::new(
+            vec![x, x + side, x + side, x],
+            vec![y, y, y + side, y + side],
+        )
+        .unwrap()
+    }
+
+    /// A scattered, deterministic workload with repeated areas (for ties).
+    fn workload() -> (Vec<Polygon>, Vec<Point>) {
+        let mut state = 12345u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let polygons = (0..400)
+            .map(|_| square(next() * 100.0, next() * 100.0, 1.0 + (next() * 4.0).floor()))
+            .collect();
+        let points = (0..300)
+            .map(|_| Point::new(next() * 120.0 - 10.0, next() * 120.0 - 10.0))
+            .collect();
+        (polygons, points)
+    }
+
+    /// v1's rule written the obvious way, over the polygons themselves.
+    fn expected(polygons: &[Polygon], point: Point, max_dist: f64) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for (i, p) in polygons.iter().enumerate() {
+            if p.center().distance(point) < max_dist
+                && best.is_none_or(|b| p.area() < polygons[b].area())
+            {
+                best = Some(i);
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn brute_force_and_grid_follow_v1s_rule() {
+        let (polygons, points) = workload();
+        let candidates = Candidates::from_polygons(&polygons);
+        for max_dist in [0.0, 0.5, 3.0, 10.0, 50.0, 1e300] {
+            let grid = Grid::new(&candidates, max_dist);
+            let want: Vec<_> = points
+                .iter()
+                .map(|&p| expected(&polygons, p, max_dist))
+                .collect();
+            let brute: Vec<_> = points
+                .iter()
+                .map(|&p| candidates.best_match(p, max_dist))
+                .collect();
+            assert_eq!(brute, want, "brute force, max_dist {max_dist}");
+            assert_eq!(
+                grid.best_matches(&points),
+                want,
+                "grid, max_dist {max_dist}"
+            );
+            assert!(want.iter().any(Option::is_some) || max_dist < 1.0);
+        }
+    }
+
+    #[test]
+    fn ties_go_to_the_first_polygon() {
+        let polygons = [
+            square(5.0, 0.0, 1.0),
+            square(0.0, 0.0, 1.0),
+            square(9.0, 0.0, 1.0),
+        ];
+        let candidates = Candidates::from_parts(
+            polygons.iter().map(Polygon::center).collect(),
+            vec![1.0, 1.0, 1.0],
+        )
+        .unwrap();
+        let point = Point::new(4.0, 0.5);
+        assert_eq!(candidates.best_match(point, 10.0), Some(0));
+        assert_eq!(Grid::new(&candidates, 10.0).best_match(point), Some(0));
+        assert_eq!(Grid::new(&candidates, 0.6).best_match(point), None);
+    }
+
+    #[test]
+    fn tiny_max_dist_over_a_wide_extent_keeps_the_grid_small() {
+        let candidates = Candidates::from_parts(
+            vec![Point::new(0.0, 0.0), Point::new(1e9, 1e9)],
+            vec![1.0, 2.0],
+        )
+        .unwrap();
+        let grid = Grid::new(&candidates, 1e-6);
+        assert!(
+            grid.columns * grid.rows <= 8,
+            "{} x {}",
+            grid.columns,
+            grid.rows
+        );
+        assert_eq!(grid.best_match(Point::new(1e9, 1e9)), Some(1));
+        assert_eq!(grid.best_match(Point::new(1e9 + 1.0, 1e9)), None);
+    }
+
+    #[test]
+    fn far_away_and_extreme_points_match_nothing() {
+        let candidates = Candidates::from_polygons(&[square(0.0, 0.0, 1.0)]);
+        let grid = Grid::new(&candidates, 10.0);
+        for p in [
+            Point::new(1e308, -1e308),
+            Point::new(-50.0, 0.0),
+            Point::new(f64::MAX, 0.0),
+        ] {
+            assert_eq!(grid.best_match(p), None);
+        }
+        assert_eq!(
+            Grid::new(&candidates, f64::NAN).best_match(Point::new(0.5, 0.5)),
+            None
+        );
+        assert_eq!(candidates.best_match(Point::new(0.5, 0.5), -1.0), None);
+    }
+
+    #[test]
+    fn bad_parts_are_errors() {
+        assert_eq!(
+            Candidates::from_parts(vec![Point::new(0.0, 0.0)], vec![]),
+            Err(MatchError::LengthMismatch {
+                centers: 1,
+                areas: 0
+            })
+        );
+        assert_eq!(
+            Candidates::from_parts(vec![Point::new(0.0, f64::NAN)], vec![1.0]),
+            Err(MatchError::NonFinite {
+                what: "centers",
+                index: 0
+            })
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! v6, everything in Rust: the polygons become a Rust-owned [`Candidates`] (centers and
+//! areas) once per call, and the best polygon for each point is chosen in Rust too, so
+//! Python gets the final `[(point, polygon)]` back. Takes v4's `Polygon`; the matching
+//! runs with the GIL released, as v5's does.
+
+use pyo3::prelude::*;
+
+use super::convert::{self, MatchedPair};
+use super::v4_avoid_allocs::Polygon;
+use crate::matching::Candidates;
+
+#[pyfunction]
+fn match_points<'py>(
+    py: Python<'py>,
+    polygons: Vec<Py<Polygon>>,
+    points: &Bound<'py, PyAny>,
+    max_dist: f64,
+) -> PyResult<Vec<MatchedPair<'py, Polygon>>> {
+    let points = convert::points(points, "points")?;
+    let max_dist = convert::max_dist(max_dist)?;
+    let best = py.detach(|| {
+        let candidates = Candidates::from_polygons(&polygons);
+        points
+            .iter()
+            .map(|&p| candidates.best_match(p, max_dist))
+            .collect()
+    });
+    Ok(convert::matched_pairs(py, &points, best, &polygons))
+}
+
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_function(wrap_pyfunction!(match_points, module)?)
+}

@@ -1,0 +1,29 @@
+//! v7, a spatial index and all cores: v6, with the centers bucketed into a uniform grid
+//! (cells `max_dist` wide, so each point looks at 3 x 3 cells instead of every polygon)
+//! and the points matched in parallel with rayon, the GIL released.
+
+use pyo3::prelude::*;
+
+use super::convert::{self, MatchedPair};
+use super::v4_avoid_allocs::Polygon;
+use crate::matching::{Candidates, Grid};
+
+#[pyfunction]
+fn match_points<'py>(
+    py: Python<'py>,
+    polygons: Vec<Py<Polygon>>,
+    points: &Bound<'py, PyAny>,
+    max_dist: f64,
+) -> PyResult<Vec<MatchedPair<'py, Polygon>>> {
+    let points = convert::points(points, "points")?;
+    let max_dist = convert::max_dist(max_dist)?;
+    let best = py.detach(|| {
+        let candidates = Candidates::from_polygons(&polygons);
+        Grid::new(&candidates, max_dist).best_matches(&points)
+    });
+    Ok(convert::matched_pairs(py, &points, best, &polygons))
+}
+
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_function(wrap_pyfunction!(match_points, module)?)
+}

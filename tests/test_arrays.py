@@ -1,0 +1,105 @@
+"""The array API, ``poly_match.match_points``, against the oracle and bad input."""
+
+import numpy as np
+import pytest
+
+import oracle
+import poly_match
+from conftest import assert_matches_oracle
+
+v1 = poly_match.VERSIONS["v1"]
+
+
+def as_arrays(polygons):
+    """Centers and areas from the oracle: the array API gets independent inputs."""
+    centers = np.array([oracle.center(p) for p in polygons]).reshape(-1, 2)
+    areas = np.array([oracle.area(p) for p in polygons])
+    return centers, areas
+
+
+def as_pairs(indices, polygons, points):
+    """The array API's answer in main's form, for the oracle check."""
+    return [(points[i], polygons[k]) for i, k in enumerate(indices) if k >= 0]
+
+
+@pytest.mark.parametrize(
+    ("n_polygons", "n_points", "seed", "extent", "max_dist"),
+    [
+        (1000, 100, 6, None, 10.0),  # the default example
+        (40, 60, 1, 200.0, 10.0),  # sparse: many points match nothing
+        (0, 10, 2, 100.0, 10.0),  # no polygons
+        (3000, 5000, 3, None, 3.0),  # enough points to go parallel
+        (500, 200, 4, None, 0.0),  # nothing is closer than 0
+        (200, 50, 5, None, 1e300),  # every polygon is close
+    ],
+)
+def test_matches_oracle(n_polygons, n_points, seed, extent, max_dist):
+    polygons, points = v1.generate_example(n_polygons, n_points, seed, extent)
+    centers, areas = as_arrays(polygons)
+    indices = poly_match.match_points(centers, areas, points, max_dist)
+    assert indices.dtype == np.int64
+    assert indices.shape == (n_points,)
+    assert_matches_oracle(as_pairs(indices, polygons, points), polygons, points, max_dist)
+
+
+def test_agrees_with_v7_on_the_default_example():
+    v7 = poly_match.VERSIONS["v7_grid_parallel"]
+    polygons, points = v7.generate_example()
+    centers = np.array([p.center for p in polygons])
+    areas = np.array([p.area() for p in polygons])
+    position = {id(p): k for k, p in enumerate(polygons)}
+    from_main = [position[id(polygon)] for _, polygon in v7.main(polygons, points)]
+    assert list(poly_match.match_points(centers, areas, points, 10.0)) == from_main
+
+
+CENTERS = np.array([[0.0, 0.0], [5.0, 5.0]])
+AREAS = np.array([1.0, 2.0])
+POINTS = np.array([[0.0, 1.0]])
+
+
+@pytest.mark.parametrize(
+    ("centers", "areas", "points", "max_dist", "error", "pattern"),
+    [
+        (CENTERS, AREAS[:1], POINTS, 10.0, ValueError, "2 centers and 1 areas"),
+        (np.zeros((2, 3)), AREAS, POINTS, 10.0, ValueError, r"centers must have shape \(N, 2\)"),
+        (CENTERS[0], AREAS, POINTS, 10.0, ValueError, "centers must be a 2-D array"),
+        (
+            CENTERS.astype(np.int64),
+            AREAS,
+            POINTS,
+            10.0,
+            TypeError,
+            "centers must have dtype float64",
+        ),
+        (
+            CENTERS,
+            AREAS.astype(np.float32),
+            POINTS,
+            10.0,
+            TypeError,
+            "areas must have dtype float64",
+        ),
+        (CENTERS, [1.0, 2.0], POINTS, 10.0, TypeError, "areas must be a numpy.ndarray"),
+        (CENTERS, np.array([1.0, np.nan]), POINTS, 10.0, ValueError, r"areas\[1\] is not finite"),
+        (
+            np.array([[0.0, np.inf], [1.0, 1.0]]),
+            AREAS,
+            POINTS,
+            10.0,
+            ValueError,
+            "centers.* finite",
+        ),
+        (CENTERS, AREAS, np.array([[np.nan, 0.0]]), 10.0, ValueError, "points.* finite"),
+        (CENTERS, AREAS, POINTS, -1.0, ValueError, "max_dist must be a non-negative number"),
+    ],
+)
+def test_bad_input(centers, areas, points, max_dist, error, pattern):
+    with pytest.raises(error, match=pattern):
+        poly_match.match_points(centers, areas, points, max_dist)
+
+
+def test_strided_and_read_only_inputs_work():
+    centers = np.repeat(CENTERS, 2, axis=0)[::2]
+    areas = AREAS.copy()
+    areas.flags.writeable = False
+    assert list(poly_match.match_points(centers, areas, np.asfortranarray(POINTS), 10.0)) == [0]
