@@ -95,12 +95,19 @@ pub fn points(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<Point>> {
             array.shape()
         )));
     }
-    array
+    let points: Vec<Point> = array
         .rows()
         .into_iter()
-        .enumerate()
-        .map(|(i, row)| finite_point(row[0], row[1], &format!("{name}[{i}]")))
-        .collect()
+        .map(|row| Point::new(row[0], row[1]))
+        .collect();
+    // The row's name is formatted for the error only, not once per row.
+    if let Some(i) = points
+        .iter()
+        .position(|p| !(p.x.is_finite() && p.y.is_finite()))
+    {
+        finite_point(points[i].x, points[i].y, &format!("{name}[{i}]"))?;
+    }
+    Ok(points)
 }
 
 /// A point back to Python, as a float64 array of shape (2,).
