@@ -103,3 +103,32 @@ def test_strided_and_read_only_inputs_work():
     areas = AREAS.copy()
     areas.flags.writeable = False
     assert list(poly_match.match_points(centers, areas, np.asfortranarray(POINTS), 10.0)) == [0]
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    # Enough points for the grid to fan out over rayon's threads; one thread must agree.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, numpy as np, poly_match\n"
+        "p, q = poly_match.VERSIONS['v1'].generate_example(5000, 5000, seed=9)\n"
+        "c = np.array([x.center for x in p]); a = np.array([x.area() for x in p])\n"
+        "print(json.dumps(poly_match.match_points(c, a, q, 3.0).tolist()))\n"
+    )
+    answers = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", script],
+                env={**os.environ, "RAYON_NUM_THREADS": threads},
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for threads in ("1", "2", "8")
+    ]
+    assert answers[0] == answers[1] == answers[2]
+    assert sum(index >= 0 for index in answers[0]) > 1000
