@@ -19,7 +19,7 @@ fn match_points<'py>(
     centers: &Bound<'py, PyAny>,
     areas: &Bound<'py, PyAny>,
     points: &Bound<'py, PyAny>,
-    max_dist: f64,
+    max_dist: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let candidates = Candidates::from_parts(
         convert::points(centers, "centers")?,

@@ -116,7 +116,15 @@ pub fn point_to_array(py: Python<'_>, point: Point) -> Bound<'_, PyArray1<f64>> 
 }
 
 /// The search radius: NaN or a negative value is a caller's mistake, not "no match".
-pub fn max_dist(value: f64) -> PyResult<f64> {
+/// Extracted here rather than by pyo3 so the error names the argument on every Python.
+pub fn max_dist(value: &Bound<'_, PyAny>) -> PyResult<f64> {
+    let value: f64 = value.extract().map_err(|_| {
+        let type_name = value
+            .get_type()
+            .name()
+            .map_or_else(|_| "?".to_string(), |name| name.to_string());
+        PyTypeError::new_err(format!("max_dist must be a number, got {type_name}"))
+    })?;
     if value >= 0.0 {
         Ok(value)
     } else {

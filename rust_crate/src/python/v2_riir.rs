@@ -9,7 +9,7 @@ use super::convert;
 fn find_close_polygons<'py>(
     polygons: Vec<Bound<'py, PyAny>>,
     point: &Bound<'py, PyAny>,
-    max_dist: f64,
+    max_dist: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let point = convert::point(point, "point")?;
     let max_dist = convert::max_dist(max_dist)?;

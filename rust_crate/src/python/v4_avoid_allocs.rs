@@ -61,7 +61,7 @@ impl AsRef<geometry::Polygon> for Py<Polygon> {
 fn find_close_polygons<'py>(
     polygons: Vec<Bound<'py, Polygon>>,
     point: &Bound<'py, PyAny>,
-    max_dist: f64,
+    max_dist: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Bound<'py, Polygon>>> {
     let point = convert::point(point, "point")?;
     let max_dist = convert::max_dist(max_dist)?;

@@ -23,7 +23,7 @@ fn find_all_close_polygons<'py>(
     py: Python<'py>,
     polygons: Vec<Py<Polygon>>,
     points: &Bound<'py, PyAny>,
-    max_dist: f64,
+    max_dist: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<PolygonSet<'py>>> {
     let points = convert::points(points, "points")?;
     let max_dist = convert::max_dist(max_dist)?;

@@ -13,7 +13,7 @@ fn match_points<'py>(
     py: Python<'py>,
     polygons: Vec<Py<Polygon>>,
     points: &Bound<'py, PyAny>,
-    max_dist: f64,
+    max_dist: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<MatchedPair<'py, Polygon>>> {
     let points = convert::points(points, "points")?;
     let max_dist = convert::max_dist(max_dist)?;
