@@ -95,57 +95,46 @@ impl Candidates {
         }
         best.map(|(_, i)| i)
     }
-
-    /// The best of `indices` (in any order) for `point`: smallest area, then smallest index.
-    fn best_of(
-        &self,
-        indices: impl Iterator<Item = usize>,
-        point: Point,
-        max_dist_squared: f64,
-    ) -> Option<usize> {
-        let mut best: Option<usize> = None;
-        for i in indices {
-            if self.centers[i].distance_squared(point) < max_dist_squared
-                && best.is_none_or(|b| (self.areas[i], i) < (self.areas[b], b))
-            {
-                best = Some(i);
-            }
-        }
-        best
-    }
 }
 
 /// A uniform grid over the candidates' centers, with cells at least `max_dist` wide, so
 /// every center closer than `max_dist` to a point lies in the point's cell or one of its
 /// eight neighbours.
+///
+/// The grid keeps its own copy of the candidates sorted by cell, row after row, so the
+/// three cells of one grid row are one contiguous slice: a query scans three slices of
+/// plain data instead of chasing an index per candidate.
 #[derive(Debug)]
-pub struct Grid<'a> {
-    candidates: &'a Candidates,
+pub struct Grid {
     max_dist_squared: f64,
     origin: Point,
     cell: f64,
     columns: usize,
     rows: usize,
-    /// Cell `c` holds `members[starts[c]..starts[c + 1]]`, in input order.
+    /// Cell `c` holds the sorted candidates `starts[c]..starts[c + 1]`.
     starts: Vec<usize>,
-    members: Vec<usize>,
+    centers: Vec<Point>,
+    areas: Vec<f64>,
+    /// Each sorted candidate's position in the input.
+    indices: Vec<usize>,
 }
 
-impl<'a> Grid<'a> {
+impl Grid {
     /// At most this many cells per candidate: a tiny `max_dist` over a wide extent widens
     /// the cells instead of allocating millions of empty ones.
     const CELLS_PER_CANDIDATE: f64 = 4.0;
 
-    pub fn new(candidates: &'a Candidates, max_dist: f64) -> Self {
+    pub fn new(candidates: &Candidates, max_dist: f64) -> Self {
         let mut grid = Self {
-            candidates,
             max_dist_squared: max_dist * max_dist,
             origin: Point::new(0.0, 0.0),
             cell: 1.0,
             columns: 0,
             rows: 0,
             starts: vec![0],
-            members: Vec::new(),
+            centers: Vec::new(),
+            areas: Vec::new(),
+            indices: Vec::new(),
         };
         // Nothing is closer than a zero, negative or NaN max_dist: an empty grid answers that.
         if candidates.is_empty() || max_dist.is_nan() || max_dist <= 0.0 {
@@ -173,27 +162,34 @@ impl<'a> Grid<'a> {
         grid.columns = ((max.x - min.x) / cell) as usize + 1;
         grid.rows = ((max.y - min.y) / cell) as usize + 1;
 
-        // A counting sort of the candidates by cell keeps each cell's members in input order.
-        let cell_of = |c: Point| {
-            let (column, row) = grid.cell_coordinates(c);
-            row as usize * grid.columns + column as usize
-        };
-        let mut counts = vec![0usize; grid.columns * grid.rows + 1];
-        for &center in &candidates.centers {
-            counts[cell_of(center) + 1] += 1;
+        // A counting sort by cell, stable, so each cell's members stay in input order.
+        let cells: Vec<usize> = candidates
+            .centers
+            .iter()
+            .map(|&c| {
+                // Centers are never below the origin: truncation is floor here, and cheaper.
+                let column = ((c.x - min.x) / cell) as usize;
+                let row = ((c.y - min.y) / cell) as usize;
+                row * grid.columns + column
+            })
+            .collect();
+        let mut starts = vec![0usize; grid.columns * grid.rows + 1];
+        for &c in &cells {
+            starts[c + 1] += 1;
         }
-        for c in 1..counts.len() {
-            counts[c] += counts[c - 1];
+        for c in 1..starts.len() {
+            starts[c] += starts[c - 1];
         }
-        let mut next = counts.clone();
-        let mut members = vec![0; candidates.len()];
-        for (i, &center) in candidates.centers.iter().enumerate() {
-            let c = cell_of(center);
-            members[next[c]] = i;
+        let mut next = starts.clone();
+        let mut order = vec![0; candidates.len()];
+        for (i, &c) in cells.iter().enumerate() {
+            order[next[c]] = i;
             next[c] += 1;
         }
-        grid.starts = counts;
-        grid.members = members;
+        grid.centers = order.iter().map(|&i| candidates.centers[i]).collect();
+        grid.areas = order.iter().map(|&i| candidates.areas[i]).collect();
+        grid.indices = order;
+        grid.starts = starts;
         grid
     }
 
@@ -212,19 +208,32 @@ impl<'a> Grid<'a> {
             return None;
         }
         let (column, row) = self.cell_coordinates(point);
-        let columns =
-            column.saturating_sub(1).max(0)..=column.saturating_add(1).min(self.columns as i64 - 1);
-        let rows = row.saturating_sub(1).max(0)..=row.saturating_add(1).min(self.rows as i64 - 1);
-        let nearby = rows.flat_map(|r| {
-            columns.clone().flat_map(move |c| {
-                let cell = r as usize * self.columns + c as usize;
-                self.members[self.starts[cell]..self.starts[cell + 1]]
-                    .iter()
-                    .copied()
-            })
-        });
-        self.candidates
-            .best_of(nearby, point, self.max_dist_squared)
+        let first_column = column.saturating_sub(1).max(0);
+        let last_column = column.saturating_add(1).min(self.columns as i64 - 1);
+        let first_row = row.saturating_sub(1).max(0);
+        let last_row = row.saturating_add(1).min(self.rows as i64 - 1);
+        if first_column > last_column || first_row > last_row {
+            return None;
+        }
+        // (area, input index) of the best so far: the smallest area, then the first.
+        let mut best: Option<(f64, usize)> = None;
+        for row in first_row as usize..=last_row as usize {
+            let cells = row * self.columns + first_column as usize
+                ..row * self.columns + last_column as usize + 1;
+            let span = self.starts[cells.start]..self.starts[cells.end];
+            let nearby = self.centers[span.clone()]
+                .iter()
+                .zip(&self.areas[span.clone()])
+                .zip(&self.indices[span]);
+            for ((center, &area), &index) in nearby {
+                if center.distance_squared(point) < self.max_dist_squared
+                    && best.is_none_or(|best| (area, index) < best)
+                {
+                    best = Some((area, index));
+                }
+            }
+        }
+        best.map(|(_, index)| index)
     }
 
     /// Below this many points, handing work to rayon's threads costs more than it saves
