@@ -36,6 +36,18 @@ def assert_matches_oracle(result, polygons, points, max_dist):
         )
 
 
+def as_arrays(polygons):
+    """Centers and areas from the oracle: array-in approaches get independent inputs."""
+    centers = np.array([oracle.center(p) for p in polygons]).reshape(-1, 2)
+    areas = np.array([oracle.area(p) for p in polygons])
+    return centers, areas
+
+
+def as_pairs(indices, polygons, points):
+    """An array-in approach's answer (best index per point) in main's form."""
+    return [(points[i], polygons[k]) for i, k in enumerate(indices) if k >= 0]
+
+
 SMOKE_RUNGS = ("v1_6_vectorized", "v3_riir_polygon")
 
 

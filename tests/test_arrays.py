@@ -3,23 +3,10 @@
 import numpy as np
 import pytest
 
-import oracle
 import poly_match
-from conftest import assert_matches_oracle
+from conftest import as_arrays, as_pairs, assert_matches_oracle
 
 v1 = poly_match.VERSIONS["v1"]
-
-
-def as_arrays(polygons):
-    """Centers and areas from the oracle: the array API gets independent inputs."""
-    centers = np.array([oracle.center(p) for p in polygons]).reshape(-1, 2)
-    areas = np.array([oracle.area(p) for p in polygons])
-    return centers, areas
-
-
-def as_pairs(indices, polygons, points):
-    """The array API's answer in main's form, for the oracle check."""
-    return [(points[i], polygons[k]) for i, k in enumerate(indices) if k >= 0]
 
 
 @pytest.mark.parametrize(

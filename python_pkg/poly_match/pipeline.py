@@ -1,12 +1,13 @@
 """The main job, run by ``tox -e bench``: time every rung, profile every rung, run the
 criterion benches of the Rust core, and write it all into ``profiles/``.
 
-    python -m poly_match.pipeline [--quick] [--rungs v1,v5_find_all_in_rust]
+    python -m poly_match.pipeline [--quick] [--rungs v1,v5_find_all_in_rust] [--scale]
         [--compare OLD/timings.json [--threshold 10] [--fail-on-regression]]
 
 Writes ``timings.json`` (raw results and environment), ``timings.md`` (the table, also
 printed at the end), ``flamegraphs/<rung>.svg|.speedscope.json|.folded``,
-``criterion.md`` and ``index.html`` (open this first).
+``criterion.md``, with ``--scale`` the scaling sweep's ``scaling.json|.md|.png``
+(``poly_match.scaling``), and ``index.html`` (open this first).
 """
 
 import argparse
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import poly_match
 
-from . import criterion, environment, profiling, report, timings
+from . import criterion, environment, profiling, report, scaling, timings
 
 
 class Mode:
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-profiles", action="store_true", help="skip the py-spy phase")
     parser.add_argument("--no-criterion", action="store_true", help="skip cargo bench")
+    parser.add_argument(
+        "--scale", action="store_true", help="also run the scaling sweep (quick with --quick)"
+    )
     parser.add_argument("--compare", type=Path, help="an earlier timings.json to check against")
     timings.add_regression_options(parser)
     args = parser.parse_args(argv)
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    phases = 4 - args.no_profiles - args.no_criterion
+    phases = 4 - args.no_profiles - args.no_criterion + args.scale
     phase = iter(range(1, phases + 1))
 
     def announce(text: str) -> None:
@@ -98,14 +102,20 @@ def main(argv: list[str] | None = None) -> int:
             for p in profiles
         }
 
-    criterion_markdown = None
+    # The page shows what is in out/: nothing left over from an earlier run of this job.
+    for leftover in ("criterion.md", "criterion.json", "regressions.md"):
+        (out / leftover).unlink(missing_ok=True)
     if not args.no_criterion:
         announce("criterion benches of the Rust core (cargo bench)")
         criterion.run(args.workspace.resolve(), quick=mode.quick)
         results = criterion.collect(args.workspace.resolve() / "target" / "criterion")
-        criterion_markdown = criterion.to_markdown(results)
-        (out / "criterion.md").write_text(criterion_markdown)
+        (out / "criterion.md").write_text(criterion.to_markdown(results))
         (out / "criterion.json").write_text(json.dumps(results, indent=2))
+
+    if args.scale:
+        announce("the scaling sweep (rungs, array API, peers)")
+        sizes, budget, min_time = scaling.defaults(mode.quick)
+        scaling.run(out, args.workspace.resolve(), sizes, scaling.approaches(), budget, min_time)
 
     announce("writing the report")
     (out / "timings.json").write_text(json.dumps(result, indent=2))
@@ -115,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if old_timings is not None:
         comparison = timings.compare(old_timings, result, args.threshold)
         (out / "regressions.md").write_text(comparison.to_markdown())
-    index = report.write_index(
-        out, result, profiles, comparison and comparison.to_markdown(), criterion_markdown
-    )
+    index = report.write_index(out)
 
     print(f"\n{table}")
     if comparison is not None:

@@ -23,20 +23,23 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 80em; pa
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
+img.scaling { max-width: 100%; }
 object.flamegraph { width: 100%; height: 40em; border: 1px solid #ccc; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
 .regression { color: #b00; font-weight: bold; }
 """
 
 
-def write_index(
-    out_dir: Path,
-    timings: dict,
-    profiles: list[Profile],
-    comparison_markdown: str | None = None,
-    criterion_markdown: str | None = None,
-) -> Path:
-    """Write ``index.html`` into ``out_dir``; every link in it is relative to ``out_dir``."""
+def write_index(out_dir: Path) -> Path:
+    """Write ``index.html`` from the files in ``out_dir`` (``timings.json`` and whatever
+    else is there: regressions, criterion, scaling); every link in it is relative."""
+    timings = json.loads((out_dir / "timings.json").read_text())
+    profiles = [
+        Profile(rung, {k: out_dir / v for k, v in entry["files"].items()}, entry["samples"])
+        for rung, entry in timings.get("profiles", {}).items()
+    ]
+    comparison_markdown = _read_if_there(out_dir / "regressions.md")
+    criterion_markdown = _read_if_there(out_dir / "criterion.md")
     env = timings["environment"]
     sections = [
         f"<h1>poly-match: timings and profiles</h1><p>Commit <code>{_e(env['git_commit'])}</code>"
@@ -46,6 +49,14 @@ def write_index(
         "<h2>Speedup over v1 (log scale)</h2>",
         speedup_chart(timings["rungs"]),
     ]
+    if (out_dir / "scaling.md").exists():
+        sections += [
+            '<h2 id="scaling">Scaling sweep</h2>',
+            "<p>From <code>tox -e scale</code> or <code>tox -e bench -- --scale</code>: time per "
+            "call against work (polygons x points), log-log; dashed lines are the peers.</p>",
+            '<img class="scaling" src="scaling.png" alt="time per call against work, log-log">',
+            markdown_to_html((out_dir / "scaling.md").read_text()),
+        ]
     if comparison_markdown:
         sections += ["<h2>Regression check</h2>", markdown_to_html(comparison_markdown)]
     if profiles:
@@ -77,6 +88,10 @@ def write_index(
     path = out_dir / "index.html"
     path.write_text(page)
     return path
+
+
+def _read_if_there(path: Path) -> str | None:
+    return path.read_text() if path.exists() else None
 
 
 def _flamegraph_section(out_dir: Path, profile: Profile, description: str) -> str:
@@ -140,6 +155,9 @@ def markdown_to_html(markdown: str) -> str:
                 table.append(lines[i])
                 i += 1
             blocks.append(_table(table))
+        elif lines[i].startswith("# "):
+            blocks.append(f"<h3>{_inline(lines[i][2:])}</h3>")
+            i += 1
         elif lines[i].startswith("- "):
             items = []
             while i < len(lines) and lines[i].startswith("- "):

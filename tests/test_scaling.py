@@ -1,0 +1,106 @@
+"""The scaling sweep's peers against the oracle, and the sweep itself on tiny sizes."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import poly_match
+from conftest import as_arrays, as_pairs, assert_matches_oracle
+from poly_match import peers, scaling
+
+v1 = poly_match.VERSIONS["v1"]
+
+
+@pytest.fixture(params=list(peers.PEERS))
+def peer(request):
+    return peers.PEERS[request.param]
+
+
+@pytest.mark.parametrize(
+    ("n_polygons", "n_points", "seed", "extent", "max_dist"),
+    [
+        (1000, 100, 6, None, 10.0),  # the default example
+        (40, 60, 1, 200.0, 10.0),  # sparse: many points match nothing
+        (0, 10, 2, 100.0, 10.0),  # no polygons
+        (3000, 500, 3, None, 3.0),
+        (500, 200, 4, None, 0.0),  # nothing is closer than 0
+        (200, 50, 5, None, 1e300),  # every polygon is close
+    ],
+)
+def test_peers_match_the_oracle(peer, n_polygons, n_points, seed, extent, max_dist):
+    polygons, points = v1.generate_example(n_polygons, n_points, seed, extent)
+    centers, areas = as_arrays(polygons)
+    indices = peer(centers, areas, points, max_dist)
+    assert indices.shape == (n_points,)
+    assert_matches_oracle(as_pairs(indices, polygons, points), polygons, points, max_dist)
+
+
+def test_a_center_exactly_max_dist_away_is_not_close(peer):
+    # 6-8-10: the distance is exactly 10.0 in floats; the trees would count it at radius 10.
+    centers = np.array([[6.0, 8.0], [0.0, 9.0]])
+    areas = np.array([1.0, 2.0])
+    points = np.array([[0.0, 0.0], [0.0, 20.0]])
+    assert peer(centers, areas, points, 10.0).tolist() == [1, -1]
+
+
+def test_ties_go_to_the_first_polygon(peer):
+    centers = np.array([[5.0, 0.0], [0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    areas = np.array([2.0, 1.0, 1.0, 3.0])
+    assert peer(centers, areas, np.array([[0.5, 0.0]]), 10.0).tolist() == [1]
+
+
+def test_agreement_tells_rounding_ties_from_real_differences():
+    centers = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [0.0, 10.0]])
+    areas = np.array([1.0, 1.0 + 1e-12, 5.0, 1.0])
+    points = np.zeros((1, 2))
+    reference = np.array([0])
+    counts = scaling.agreement(np.array([1]), reference, centers, areas, points, 10.0)
+    assert counts == {"same": 0, "ties": 1, "different": 0}
+    counts = scaling.agreement(np.array([2]), reference, centers, areas, points, 10.0)
+    assert counts == {"same": 0, "ties": 0, "different": 1}
+    # Nothing found vs a center on the boundary: rounding's call. Vs one well inside: wrong.
+    assert (
+        scaling.agreement(np.array([-1]), np.array([3]), centers, areas, points, 10.0)["ties"] == 1
+    )
+    assert (
+        scaling.agreement(np.array([-1]), reference, centers, areas, points, 10.0)["different"] == 1
+    )
+
+
+def test_rung_answers_become_indices():
+    polygons, points = v1.generate_example(20, 30, seed=3, extent=80.0)
+    indices = scaling.rung_indices(v1.main(polygons, points), polygons, points)
+    assert_matches_oracle(as_pairs(indices, polygons, points), polygons, points, v1.MAX_DIST)
+    assert (indices == -1).any()
+    assert (indices >= 0).any()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="peak memory is read from /proc")
+def test_the_sweep_writes_its_files_and_skips_what_exceeds_the_budget(tmp_path):
+    approaches = ["v1", "v7_grid_parallel", scaling.ARRAY_API, "scipy cKDTree"]
+    command = [
+        sys.executable, "-m", "poly_match.scaling", "--sizes", "200x20,2000x200",
+        "--approaches", ",".join(approaches), "--budget", "0.05", "--min-time", "0.01",
+        "--out", str(tmp_path),
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    result = json.loads((tmp_path / "scaling.json").read_text())
+    status = {(r["approach"], r["n_polygons"]): r["status"] for r in result["rows"]}
+    # v1 takes about 10 ms at 200 x 20, so 100 times the work is projected past 0.05 s.
+    assert status[("v1", 200)] == "measured"
+    assert status[("v1", 2000)] == "skipped"
+    assert status[("v7_grid_parallel", 2000)] == "measured"
+    for row in result["rows"]:
+        if row["status"] == "measured":
+            assert row["median_s"] > 0
+            assert row["runs"] >= 3
+            assert row["peak_rss_mib"] > row["peak_extra_mib"] >= 0
+            assert row["agreement"]["different"] == 0, row
+    markdown = (tmp_path / "scaling.md").read_text()
+    assert "| v1 | " in markdown
+    assert "skipped" in markdown
+    assert (tmp_path / "scaling.png").read_bytes().startswith(b"\x89PNG")
