@@ -57,16 +57,22 @@ def test_agreement_tells_rounding_ties_from_real_differences():
     areas = np.array([1.0, 1.0 + 1e-12, 5.0, 1.0])
     points = np.zeros((1, 2))
     reference = np.array([0])
-    counts = scaling.agreement(np.array([1]), reference, centers, areas, points, 10.0)
+    counts = scaling.agreement(np.array([1]), reference, centers, areas, np.zeros(4), points, 10.0)
     assert counts == {"same": 0, "ties": 1, "different": 0}
-    counts = scaling.agreement(np.array([2]), reference, centers, areas, points, 10.0)
+    counts = scaling.agreement(np.array([2]), reference, centers, areas, np.zeros(4), points, 10.0)
     assert counts == {"same": 0, "ties": 0, "different": 1}
     # Nothing found vs a center on the boundary: rounding's call. Vs one well inside: wrong.
     assert (
-        scaling.agreement(np.array([-1]), np.array([3]), centers, areas, points, 10.0)["ties"] == 1
+        scaling.agreement(np.array([-1]), np.array([3]), centers, areas, np.zeros(4), points, 10.0)[
+            "ties"
+        ]
+        == 1
     )
     assert (
-        scaling.agreement(np.array([-1]), reference, centers, areas, points, 10.0)["different"] == 1
+        scaling.agreement(np.array([-1]), reference, centers, areas, np.zeros(4), points, 10.0)[
+            "different"
+        ]
+        == 1
     )
 
 
