@@ -1,0 +1,62 @@
+//! Instruction counts of the pure-Rust core under callgrind, with gungraun: the
+//! reproducible twin of the criterion benches (same workload, `common`).
+//!
+//!     cargo install gungraun-runner --version <the gungraun version in Cargo.lock>
+//!     cargo bench -p poly_match_rs --features instruction-benches --bench instructions
+//!
+//! The setup functions build the inputs outside the counted region: only the call is counted.
+
+mod common;
+
+use std::hint::black_box;
+
+use gungraun::{library_benchmark, library_benchmark_group, main};
+use poly_match_rs::geometry::{find_close_polygons, Point, Polygon};
+
+fn owned() -> (Vec<Polygon>, Vec<Point>) {
+    common::example(6)
+}
+
+fn template() -> Polygon {
+    common::template_polygon(10)
+}
+
+/// Every point of the example against all its polygons, as the Python rungs call it.
+fn all_points<P: AsRef<Polygon>>(polygons: &[P], points: &[Point]) -> usize {
+    points
+        .iter()
+        .map(|&point| find_close_polygons(polygons, point, common::MAX_DIST).len())
+        .sum()
+}
+
+#[library_benchmark]
+#[bench::owned(setup = owned)]
+fn find_close_polygons_owned((polygons, points): (Vec<Polygon>, Vec<Point>)) -> usize {
+    black_box(all_points(black_box(&polygons), black_box(&points)))
+}
+
+#[library_benchmark]
+#[bench::borrowed(setup = owned)]
+fn find_close_polygons_borrowed((polygons, points): (Vec<Polygon>, Vec<Point>)) -> usize {
+    let borrowed: Vec<&Polygon> = polygons.iter().collect();
+    black_box(all_points(black_box(&borrowed), black_box(&points)))
+}
+
+#[library_benchmark]
+#[bench::ten_vertices(setup = template)]
+fn center(polygon: Polygon) -> Point {
+    black_box(black_box(&polygon).center())
+}
+
+#[library_benchmark]
+#[bench::ten_vertices(setup = template)]
+fn area(polygon: Polygon) -> f64 {
+    black_box(black_box(&polygon).area())
+}
+
+library_benchmark_group!(
+    name = geometry;
+    benchmarks = find_close_polygons_owned, find_close_polygons_borrowed, center, area
+);
+
+main!(library_benchmark_groups = geometry);
