@@ -2,11 +2,13 @@
 criterion benches of the Rust core, and write it all into ``profiles/``.
 
     python -m poly_match.pipeline [--quick] [--rungs v1,v5_find_all_in_rust] [--scale]
+        [--instructions]
         [--compare OLD/timings.json [--threshold 10] [--fail-on-regression]]
 
 Writes ``timings.json`` (raw results and environment), ``timings.md`` (the table, also
 printed at the end), ``flamegraphs/<rung>.svg|.speedscope.json|.folded``,
-``criterion.md``, with ``--scale`` the scaling sweep's ``scaling.json|.md|.png``
+``criterion.md``, with ``--instructions`` callgrind's ``instructions.json|.md``
+(``poly_match.instructions``), with ``--scale`` the scaling sweep's ``scaling.json|.md|.png``
 (``poly_match.scaling``), and ``index.html`` (open this first).
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import poly_match
 
-from . import criterion, environment, profiling, report, scaling, timings
+from . import criterion, environment, instructions, profiling, report, scaling, timings
 
 
 class Mode:
@@ -56,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scale", action="store_true", help="also run the scaling sweep (quick with --quick)"
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per call under callgrind (small example with --quick)",
+    )
     parser.add_argument("--compare", type=Path, help="an earlier timings.json to check against")
     timings.add_regression_options(parser)
     args = parser.parse_args(argv)
@@ -69,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    phases = 4 - args.no_profiles - args.no_criterion + args.scale
+    phases = 4 - args.no_profiles - args.no_criterion + args.scale + args.instructions
     phase = iter(range(1, phases + 1))
 
     def announce(text: str) -> None:
@@ -111,6 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         results = criterion.collect(args.workspace.resolve() / "target" / "criterion")
         (out / "criterion.md").write_text(criterion.to_markdown(results))
         (out / "criterion.json").write_text(json.dumps(results, indent=2))
+
+    if args.instructions:
+        announce("instructions per call under callgrind")
+        size = instructions.QUICK_SIZE if mode.quick else (1000, 100)
+        rungs_and_api = (
+            [*rungs, instructions.ARRAY_API] if rungs == list(poly_match.RUNG_NAMES) else rungs
+        )
+        instructions.run(out, args.workspace.resolve(), rungs_and_api, None, size, result)
 
     if args.scale:
         announce("the scaling sweep (rungs, array API, peers)")

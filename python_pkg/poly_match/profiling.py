@@ -31,33 +31,44 @@ class Profile:
 def record(rung: str, out_dir: Path, seconds: float, rate: int) -> Profile:
     """Record ``rung`` in every format into ``out_dir``; fail if a recording has fewer
     than MIN_SAMPLES samples."""
-    py_spy = shutil.which("py-spy")
-    if py_spy is None:
-        raise RuntimeError("py-spy is not installed: pip install py-spy")
     out_dir.mkdir(parents=True, exist_ok=True)
     files, samples = {}, {}
     for py_spy_format, suffix in FORMATS.items():
         path = out_dir / f"{rung}{suffix}"
-        command = [
-            py_spy, "record", "--native", "--rate", str(rate), "--format", py_spy_format,
-            "--output", str(path), "--",
-            sys.executable, "-m", "poly_match.measure", rung,
-            "--iterations", "1", "--seconds", str(seconds),
-        ]  # fmt: skip
-        completed = subprocess.run(command, capture_output=True, text=True)
-        found = re.search(r"Samples: (\d+)", completed.stdout + completed.stderr)
-        if completed.returncode != 0 or found is None:
-            raise RuntimeError(
-                f"py-spy failed on {rung} ({py_spy_format}):\n{completed.stdout}{completed.stderr}"
-            )
-        if int(found.group(1)) < MIN_SAMPLES:
-            raise RuntimeError(
-                f"py-spy took only {found.group(1)} samples of {rung}; raise --seconds or the rate"
-            )
-        files[py_spy_format], samples[py_spy_format] = path, int(found.group(1))
+        samples[py_spy_format] = _py_spy(sys.executable, rung, py_spy_format, path, seconds, rate)
+        files[py_spy_format] = path
     files["speedscope"] = out_dir / f"{rung}.speedscope.json"
     files["speedscope"].write_text(json.dumps(folded_to_speedscope(files["raw"].read_text(), rung)))
     return Profile(rung, files, samples)
+
+
+def record_folded(python: str, rung: str, path: Path, seconds: float, rate: int) -> int:
+    """Folded stacks of ``rung`` run by ``python`` (another commit's virtualenv, say),
+    without line numbers: the frames of two commits must match where the code did not
+    change. Returns the number of samples."""
+    return _py_spy(python, rung, "raw", path, seconds, rate, "--nolineno")
+
+
+def _py_spy(python, rung, py_spy_format, path, seconds, rate, *options) -> int:
+    py_spy = shutil.which("py-spy")
+    if py_spy is None:
+        raise RuntimeError("py-spy is not installed: pip install py-spy")
+    command = [
+        py_spy, "record", "--native", "--rate", str(rate), "--format", py_spy_format,
+        "--output", str(path), *options, "--",
+        python, "-m", "poly_match.measure", rung, "--iterations", "1", "--seconds", str(seconds),
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True)
+    found = re.search(r"Samples: (\d+)", completed.stdout + completed.stderr)
+    if completed.returncode != 0 or found is None:
+        raise RuntimeError(
+            f"py-spy failed on {rung} ({py_spy_format}):\n{completed.stdout}{completed.stderr}"
+        )
+    if int(found.group(1)) < MIN_SAMPLES:
+        raise RuntimeError(
+            f"py-spy took only {found.group(1)} samples of {rung}; raise --seconds or the rate"
+        )
+    return int(found.group(1))
 
 
 def folded_to_speedscope(folded: str, name: str) -> dict:

@@ -49,6 +49,19 @@ def write_index(out_dir: Path) -> Path:
         "<h2>Speedup over v1 (log scale)</h2>",
         speedup_chart(timings["rungs"]),
     ]
+    if (out_dir / "instructions.md").exists():
+        sections += [
+            '<h2 id="instructions">Instructions per call</h2>',
+            "<p>From <code>tox -e instructions</code> or <code>tox -e bench -- --instructions"
+            "</code>: reproducible, blind to cache misses and memory stalls (see the README).</p>",
+            markdown_to_html((out_dir / "instructions.md").read_text()),
+        ]
+    if (out_dir / "compare.md").exists():
+        sections += [
+            '<h2 id="compare">Base vs head</h2>',
+            "<p>From <code>tox -e compare -- BASE [HEAD]</code>.</p>",
+            markdown_to_html((out_dir / "compare.md").read_text()),
+        ]
     if (out_dir / "scaling.md").exists():
         sections += [
             '<h2 id="scaling">Scaling sweep</h2>',
@@ -193,6 +206,7 @@ def _inline(text: str) -> str:
     text = _e(text)
     text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
     text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
+    text = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', text)
     return text.replace("REGRESSION", '<span class="regression">REGRESSION</span>')
 
 

@@ -1,0 +1,59 @@
+"""The instruction counts are reproducible, and the gate built on them fails a slower
+build and passes an unchanged one. Slow (valgrind, release builds): ``tox -e perf-gate``."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from poly_match import instructions
+
+pytestmark = [
+    pytest.mark.valgrind,
+    pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed"),
+]
+
+WORKSPACE = Path(__file__).resolve().parent.parent
+SMALL = (200, 20)
+
+
+@pytest.mark.parametrize("rung", ["v5_find_all_in_rust", instructions.ARRAY_API])
+def test_two_runs_count_the_same_to_a_tenth_of_a_percent(rung):
+    first, second = (
+        instructions.per_call(sys.executable, rung, 2, SMALL)["instructions_per_call"]
+        for _ in range(2)
+    )
+    assert first > 10_000  # a real call, not the difference of two start-ups' noise
+    assert abs(second - first) <= 0.001 * first, (first, second)
+
+
+def test_more_work_counts_more_instructions():
+    # The per-call count must follow the call, not the start-up: 10x the points, more work.
+    small = instructions.per_call(sys.executable, "v5_find_all_in_rust", 1, SMALL)
+    large = instructions.per_call(sys.executable, "v5_find_all_in_rust", 1, (200, 200))
+    assert large["instructions_per_call"] > 5 * small["instructions_per_call"]
+
+
+def compare(tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "poly_match.compare", "HEAD", "HEAD", "--instructions-only",
+        "--quick", "--rungs", "v5_find_all_in_rust,v7_grid_parallel",
+        "--workspace", str(WORKSPACE), "--out", str(tmp_path), *options,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+def test_the_gate_fails_a_slower_build_and_passes_an_unchanged_one(tmp_path):
+    # gate-test-slowdown (rust_crate/Cargo.toml) adds work to every distance test.
+    slower = compare(tmp_path / "slower", "--head-cargo-features", "gate-test-slowdown")
+    assert slower.returncode == 1, slower.stdout + slower.stderr
+    table = (tmp_path / "slower" / "compare.md").read_text()
+    assert "| v5_find_all_in_rust |" in table
+    assert "**GREW**" in table
+    assert "Gate failed: v5_find_all_in_rust" in slower.stderr
+
+    unchanged = compare(tmp_path / "unchanged")
+    assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr
+    assert "GREW" not in (tmp_path / "unchanged" / "compare.md").read_text()
