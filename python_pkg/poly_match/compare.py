@@ -97,11 +97,16 @@ def build(
     print(f"   building {label} ({ref or 'working tree'}) into {venv}", flush=True)
     # One cargo target folder for both sides: the dependencies compile once.
     env = {**os.environ, "CARGO_TARGET_DIR": str(scratch / "cargo-target")}
+    build_args = []
     if cargo_features:
-        env["MATURIN_PEP517_ARGS"] = f"--features {cargo_features}"
+        # --features on the command line replaces pyproject.toml's list: repeat it.
+        maturin = tomllib.loads((source / "pyproject.toml").read_text())["tool"]["maturin"]
+        features = ",".join([*maturin.get("features", []), cargo_features])
+        build_args = ["--config-settings", f"build-args=--features {features}"]
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(source)], check=True, env=env
-    )
+        [str(python), "-m", "pip", "install", "--quiet", *build_args, str(source)],
+        check=True, env=env,
+    )  # fmt: skip
     return Side(label, source, python)
 
 
