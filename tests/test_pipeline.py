@@ -129,3 +129,28 @@ def test_regression_check_says_when_environments_differ(tmp_path, timings):
     completed = compare(tmp_path, timings, elsewhere, "--threshold", "5")
     assert "different environments" in completed.stdout
     assert "Some Other CPU" in completed.stdout
+
+
+def test_the_index_shows_scaling_instructions_and_comparison_when_present(tmp_path, smoke_profiles):
+    import shutil
+
+    from poly_match import report
+
+    out = tmp_path / "profiles"
+    shutil.copytree(smoke_profiles, out)
+    (out / "scaling.md").write_text("# Scaling sweep\n\n| approach | 1 x 1 |\n|---|---:|\n")
+    (out / "scaling.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (out / "instructions.md").write_text("| rung | instructions per call |\n|---|---:|\n")
+    (out / "diff").mkdir()
+    (out / "diff" / "v3_riir_polygon.svg").write_text("<svg/>")
+    (out / "compare.md").write_text("- [v3_riir_polygon](diff/v3_riir_polygon.svg)\n")
+    page = report.write_index(out).read_text()
+    for section in ('id="scaling"', 'id="instructions"', 'id="compare"'):
+        assert section in page
+    links = Links()
+    links.feed(page)
+    assert "scaling.png" in links.targets
+    assert "diff/v3_riir_polygon.svg" in links.targets
+    for target in links.targets:
+        if not re.match(r"[a-z]+://", target):
+            assert (out / target).is_file(), target

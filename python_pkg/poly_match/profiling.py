@@ -50,25 +50,30 @@ def record_folded(python: str, rung: str, path: Path, seconds: float, rate: int)
 
 
 def _py_spy(python, rung, py_spy_format, path, seconds, rate, *options) -> int:
+    """Record, and record longer if a busy machine left py-spy short of MIN_SAMPLES
+    (it samples on a timer: a starved CPU takes fewer samples per second)."""
     py_spy = shutil.which("py-spy")
     if py_spy is None:
         raise RuntimeError("py-spy is not installed: pip install py-spy")
-    command = [
-        py_spy, "record", "--native", "--rate", str(rate), "--format", py_spy_format,
-        "--output", str(path), *options, "--",
-        python, "-m", "poly_match.measure", rung, "--iterations", "1", "--seconds", str(seconds),
-    ]  # fmt: skip
-    completed = subprocess.run(command, capture_output=True, text=True)
-    found = re.search(r"Samples: (\d+)", completed.stdout + completed.stderr)
-    if completed.returncode != 0 or found is None:
-        raise RuntimeError(
-            f"py-spy failed on {rung} ({py_spy_format}):\n{completed.stdout}{completed.stderr}"
-        )
-    if int(found.group(1)) < MIN_SAMPLES:
-        raise RuntimeError(
-            f"py-spy took only {found.group(1)} samples of {rung}; raise --seconds or the rate"
-        )
-    return int(found.group(1))
+    for attempt_seconds in (seconds, 2 * seconds, 4 * seconds):
+        command = [
+            py_spy, "record", "--native", "--rate", str(rate), "--format", py_spy_format,
+            "--output", str(path), *options, "--",
+            python, "-m", "poly_match.measure", rung,
+            "--iterations", "1", "--seconds", str(attempt_seconds),
+        ]  # fmt: skip
+        completed = subprocess.run(command, capture_output=True, text=True)
+        found = re.search(r"Samples: (\d+)", completed.stdout + completed.stderr)
+        if completed.returncode != 0 or found is None:
+            raise RuntimeError(
+                f"py-spy failed on {rung} ({py_spy_format}):\n{completed.stdout}{completed.stderr}"
+            )
+        if int(found.group(1)) >= MIN_SAMPLES:
+            return int(found.group(1))
+    raise RuntimeError(
+        f"py-spy took only {found.group(1)} samples of {rung} in {attempt_seconds} s; "
+        "raise --seconds or the rate"
+    )
 
 
 def folded_to_speedscope(folded: str, name: str) -> dict:
