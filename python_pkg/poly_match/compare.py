@@ -245,11 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     rungs = args.rungs.split(",") if args.rungs else [*common, instructions.ARRAY_API]
 
     announce(f"instructions per call under callgrind, {size[0]:,} x {size[1]:,}")
-    calls = instructions.calls_for(size, None)
     counted = {}
     for side in (base, head):
         print(f"   {side.label}:", flush=True)
-        rows = instructions.count(str(side.python), rungs, calls, size)
+        rows = instructions.count(str(side.python), rungs, None, size)
         counted[side.label] = {row["rung"]: row["instructions_per_call"] for row in rows}
     changes = [
         InstructionChange(rung, counted["base"][rung], counted["head"][rung],

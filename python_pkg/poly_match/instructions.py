@@ -1,7 +1,7 @@
 """Instructions per call of every rung, counted by valgrind's callgrind: ``tox -e
 instructions`` (or ``tox -e bench -- --instructions``).
 
-    python -m poly_match.instructions [--rungs v1,v5_find_all_in_rust] [--calls 3]
+    python -m poly_match.instructions [--rungs v1,v5_find_all_in_rust] [--calls N]
         [--polygons 1000 --points 100] [--out profiles]
 
 Wall-clock time on a shared machine swings by tens of percent on unchanged code; the
@@ -11,9 +11,10 @@ is blind to cache misses, memory stalls and parallelism, so it complements the t
 
 How the calls are isolated: each rung runs twice under callgrind, in fresh interpreters
 that do the same thing (start Python, import, build the example, one warm-up call),
-except that one of them then calls ``main`` ``--calls`` more times. The difference of
-the two totals, divided by the number of calls, is the cost of one call: start-up,
-imports, example generation and first-call effects are in both runs and cancel.
+except that one of them then calls ``main`` N more times. The difference of the two
+totals, divided by N, is the cost of one call: start-up, imports, example generation
+and first-call effects are in both runs and cancel. N is chosen so that the calls add up
+to about 200 million instructions (see ``per_call``), or set with ``--calls``.
 (Callgrind's client requests, the other way to bracket the calls, are C macros that the
 measured process would have to execute: Python code cannot, without an extension built
 for the purpose; ``--toggle-collect`` needs a native function that brackets exactly the
@@ -26,6 +27,7 @@ written, so both runs compile or load the same modules).
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -42,6 +44,8 @@ from . import environment, report
 
 ARRAY_API = "match_points"
 QUICK_SIZE = (200, 20)
+TARGET_INSTRUCTIONS = 200_000_000
+MAX_CALLS = 1000
 
 # Runs in the measured interpreter, which may be another commit's virtualenv (see
 # compare.py): it may only use what every commit's package has, and exits with 3 when
@@ -109,19 +113,32 @@ def total_instructions(python: str, rung: str, calls: int, size: tuple[int, int]
     return int(found.group(1))
 
 
-def per_call(python: str, rung: str, calls: int, size: tuple[int, int]) -> dict:
-    """Instructions of one call of ``rung``: (run with ``calls`` calls - run without) / calls."""
-    with_calls = total_instructions(python, rung, calls, size)
+def per_call(python: str, rung: str, calls: int | None, size: tuple[int, int]) -> dict:
+    """Instructions of one call of ``rung``: (run with ``calls`` calls - run without) / calls.
+
+    Two runs that do the same differ by a few thousand instructions (addresses differ, and
+    with them hashing by identity and allocator paths), so ``calls=None`` makes the
+    measured calls add up to about TARGET_INSTRUCTIONS, where that is 0.01% or less: a
+    probe run with one call estimates the cost, then the calls needed are made."""
     without = total_instructions(python, rung, 0, size)
+    with_calls = None
+    if calls is None:
+        probe = total_instructions(python, rung, 1, size)
+        calls = max(1, min(MAX_CALLS, math.ceil(TARGET_INSTRUCTIONS / max(probe - without, 1))))
+        if calls == 1:
+            with_calls = probe
+    if with_calls is None:
+        with_calls = total_instructions(python, rung, calls, size)
     return {
         "rung": rung,
         "instructions_per_call": (with_calls - without) / calls,
+        "calls": calls,
         "total_with_calls": with_calls,
         "total_without_calls": without,
     }
 
 
-def count(python: str, rungs: list[str], calls: int, size: tuple[int, int], log=print) -> list:
+def count(python: str, rungs: list[str], calls: int | None, size, log=print) -> list:
     """Per-call counts of ``rungs`` (those the interpreter's package has), two at a time:
     counts do not depend on what else runs, so both cores can be used."""
 
@@ -136,12 +153,6 @@ def count(python: str, rungs: list[str], calls: int, size: tuple[int, int], log=
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return [row for row in pool.map(one, rungs) if row is not None]
-
-
-def calls_for(size: tuple[int, int], requested: int | None) -> int:
-    """Callgrind makes Python about 50 times slower: fewer calls for the big example.
-    Counts repeat exactly, so one call measures as well as many."""
-    return requested or (3 if size[0] * size[1] <= 10_000 else 1)
 
 
 def to_markdown(result: dict, wall_clock: dict | None) -> str:
@@ -180,14 +191,13 @@ def to_markdown(result: dict, wall_clock: dict | None) -> str:
 def run(out: Path, workspace: Path, rungs, calls: int | None, size, wall_clock=None) -> dict:
     """Count, then write instructions.json and .md; ``wall_clock`` is the same run's
     timings (``timings.json``'s content), for the speedup column."""
-    calls = calls_for(size, calls)
     rows = count(sys.executable, rungs, calls, size)
     result = {
         "environment": environment.describe(workspace),
         "settings": {
             "polygons": size[0],
             "points": size[1],
-            "calls": calls,
+            "calls": calls or f"enough for {TARGET_INSTRUCTIONS:,} instructions",
             "valgrind": _valgrind_version(),
             "env": DETERMINISTIC_ENV,
         },
@@ -221,8 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--rungs", default=",".join(names()), help="comma-separated")
-    parser.add_argument("--calls", type=int, help="measured calls per rung (default 3, 1 for "
-                        "examples over 10,000 polygons x points)")  # fmt: skip
+    parser.add_argument(
+        "--calls",
+        type=int,
+        help=f"measured calls per rung (default: enough for {TARGET_INSTRUCTIONS:,} "
+        f"instructions, at most {MAX_CALLS})",
+    )
     parser.add_argument("--polygons", type=int, default=1000)
     parser.add_argument("--points", type=int, default=100)
     parser.add_argument("--quick", action="store_true",
