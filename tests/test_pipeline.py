@@ -154,3 +154,13 @@ def test_the_index_shows_scaling_instructions_and_comparison_when_present(tmp_pa
     for target in links.targets:
         if not re.match(r"[a-z]+://", target):
             assert (out / target).is_file(), target
+
+
+def test_rust_frames_of_two_builds_compare_equal_once_their_hashes_go():
+    from poly_match.compare import comparable_frames
+
+    base = "main (poly_match/v7.py);poly_match_rs::matching::Grid::new::h1111111111111111 (m.rs) 3"
+    head = "main (poly_match/v7.py);poly_match_rs::matching::Grid::new::h2222222222222222 (m.rs) 5"
+    assert comparable_frames(base).rpartition(" ")[0] == comparable_frames(head).rpartition(" ")[0]
+    assert "Grid::new (m.rs)" in comparable_frames(base)
+    assert comparable_frames("_$LT$T$u20$as$u20$Foo$GT$::f 1") == "_<T as Foo>::f 1"

@@ -24,6 +24,7 @@ HEAD defaults to the working tree, uncommitted changes included. Writes
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -163,6 +164,23 @@ def instruction_table(changes: list[InstructionChange]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Rust's legacy symbol mangling, as py-spy leaves it in native frames.
+RUST_ESCAPES = {
+    "$LT$": "<", "$GT$": ">", "$u20$": " ", "$C$": ",", "$u7b$": "{", "$u7d$": "}",
+    "$RF$": "&", "$BP$": "*", "$u27$": "'", "$u5b$": "[", "$u5d$": "]", "..": "::",
+}  # fmt: skip
+
+
+def comparable_frames(folded: str) -> str:
+    """Folded stacks with each Rust symbol's hash suffix (``::h`` and 16 hex digits, which
+    changes from build to build) removed and its escapes decoded: otherwise the same
+    function in two commits would be two different frames."""
+    folded = re.sub(r"::h[0-9a-f]{16}", "", folded)
+    for escape, character in RUST_ESCAPES.items():
+        folded = folded.replace(escape, character)
+    return folded
+
+
 def diff_flamegraph(base: Path, head: Path, svg: Path, title: str) -> None:
     """inferno's differential flamegraph of two folded-stack files."""
     tools = [shutil.which(t) for t in ("inferno-diff-folded", "inferno-flamegraph")]
@@ -173,6 +191,8 @@ def diff_flamegraph(base: Path, head: Path, svg: Path, title: str) -> None:
     diff_folded, flamegraph = tools
     # --normalize: the two recordings have different sample counts; compare shares.
     # --strip-hex: unresolved native frames are addresses, which differ between builds.
+    for path in (base, head):
+        path.write_text(comparable_frames(path.read_text()))
     diff = subprocess.run(
         [diff_folded, "--normalize", "--strip-hex", str(base), str(head)],
         capture_output=True, text=True, check=True,
