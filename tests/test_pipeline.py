@@ -164,3 +164,21 @@ def test_rust_frames_of_two_builds_compare_equal_once_their_hashes_go():
     assert comparable_frames(base).rpartition(" ")[0] == comparable_frames(head).rpartition(" ")[0]
     assert "Grid::new (m.rs)" in comparable_frames(base)
     assert comparable_frames("_$LT$T$u20$as$u20$Foo$GT$::f 1") == "_<T as Foo>::f 1"
+
+
+def test_compare_finds_inferno_in_the_repositorys_tools_folder(tmp_path, monkeypatch):
+    """A fresh checkout gets inferno installed into target/tools/bin, which is not on
+    PATH: the next comparison must find it there instead of installing it again."""
+    from poly_match.compare import inferno
+
+    bin_dir = tmp_path / "target" / "tools" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("inferno-diff-folded", "inferno-flamegraph"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail(f"ran {a}"))
+    assert inferno(tmp_path) == (
+        str(bin_dir / "inferno-diff-folded"),
+        str(bin_dir / "inferno-flamegraph"),
+    )

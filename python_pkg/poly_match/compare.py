@@ -13,9 +13,9 @@ the repository), then, for every rung the two have in common:
 2. times both sides in alternating rounds (base, head, head, base, ...), so that
    drifting machine load hits both alike. Shown, and a gate only with --gate-walltime;
 3. records both sides with py-spy and writes a differential flamegraph per rung with
-   inferno (``cargo install inferno``): ``profiles/diff/<rung>.svg``, the head's
-   profile coloured by change (red: a larger share of the samples than in the base,
-   blue: a smaller one).
+   inferno (installed into ``target/tools`` on first use): ``profiles/diff/<rung>.svg``,
+   the head's profile coloured by change (red: a larger share of the samples than in
+   the base, blue: a smaller one).
 
 HEAD defaults to the working tree, uncommitted changes included. Writes
 ``profiles/compare.md`` and ``profiles/compare.json``.
@@ -181,13 +181,26 @@ def comparable_frames(folded: str) -> str:
     return folded
 
 
-def diff_flamegraph(base: Path, head: Path, svg: Path, title: str) -> None:
-    """inferno's differential flamegraph of two folded-stack files."""
-    tools = [shutil.which(t) for t in ("inferno-diff-folded", "inferno-flamegraph")]
-    if None in tools:
-        raise RuntimeError(
-            "inferno is not installed: cargo install inferno --locked (or --no-flamegraphs)"
+def inferno(workspace: Path) -> tuple[str, str]:
+    """inferno's diff and flamegraph programs: on PATH or in target/tools/bin, else
+    installed there now with cargo (which building the wheels needs anyway), so that
+    the comparison works on a fresh checkout and nothing lands outside it."""
+    names = ("inferno-diff-folded", "inferno-flamegraph")
+    root = workspace / "target" / "tools"
+    search = os.pathsep.join([str(root / "bin"), os.environ.get("PATH", "")])
+    found = [shutil.which(name, path=search) for name in names]
+    if None in found:
+        print(f"   inferno is not installed: cargo install inferno into {root}", flush=True)
+        subprocess.run(
+            ["cargo", "install", "--quiet", "--locked", "--root", str(root), "inferno"],
+            check=True,
         )
+        found = [shutil.which(name, path=str(root / "bin")) for name in names]
+    return found[0], found[1]
+
+
+def diff_flamegraph(tools: tuple[str, str], base: Path, head: Path, svg: Path, title: str) -> None:
+    """inferno's differential flamegraph of two folded-stack files."""
     diff_folded, flamegraph = tools
     # --normalize: the two recordings have different sample counts; compare shares.
     # --strip-hex: unresolved native frames are addresses, which differ between builds.
@@ -250,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== [{next(step)}/{steps + 1}] {text} ({time.perf_counter() - started:.0f}s)",
               flush=True)  # fmt: skip
 
+    # The tools first: a missing one should fail now, not after minutes of building.
+    instructions.valgrind()
+    flamegraphs = not (args.instructions_only or args.no_flamegraphs)
+    inferno_tools = inferno(workspace) if flamegraphs else None
+
     announce("building both commits' release wheels")
     base_ref = _git(workspace, "rev-parse", "--verify", f"{args.base}^{{commit}}")
     head_ref = args.head and _git(workspace, "rev-parse", "--verify", f"{args.head}^{{commit}}")
@@ -295,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
 
     diff_links = []
-    if not (args.instructions_only or args.no_flamegraphs):
+    if flamegraphs:
         announce(f"differential flamegraphs of {len(timed)} rungs (py-spy, inferno)")
         folded = scratch / "folded"
         folded.mkdir(exist_ok=True)
@@ -305,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
                     str(side.python), rung, folded / f"{rung}.{side.label}.folded", 2.0, 150
                 )
             svg = out / "diff" / f"{rung}.svg"
-            diff_flamegraph(folded / f"{rung}.base.folded", folded / f"{rung}.head.folded", svg,
-                            f"{rung}: head vs base")  # fmt: skip
+            sides = [folded / f"{rung}.{label}.folded" for label in ("base", "head")]
+            diff_flamegraph(inferno_tools, *sides, svg, f"{rung}: head vs base")
             diff_links.append(f"- [{rung}](diff/{rung}.svg)")
             print(f"   {rung}: {svg}", flush=True)
 

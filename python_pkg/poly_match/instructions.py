@@ -92,16 +92,20 @@ def names() -> list[str]:
     return [*poly_match.RUNG_NAMES, ARRAY_API]
 
 
+def valgrind() -> str:
+    found = shutil.which("valgrind")
+    if found is None:
+        raise RuntimeError("valgrind is not installed: apt-get install valgrind (or . .ci/tools)")
+    return found
+
+
 def total_instructions(python: str, rung: str, calls: int, size: tuple[int, int]) -> int:
     """Instructions callgrind counts in one whole run of CHILD."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        raise RuntimeError("valgrind is not installed (apt-get install valgrind)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env.update(DETERMINISTIC_ENV)
     with tempfile.TemporaryDirectory() as scratch:
         command = [
-            valgrind, "--tool=callgrind", f"--callgrind-out-file={scratch}/callgrind.out",
+            valgrind(), "--tool=callgrind", f"--callgrind-out-file={scratch}/callgrind.out",
             python, "-c", CHILD, rung, str(calls), str(size[0]), str(size[1]),
         ]  # fmt: skip
         completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=scratch)
