@@ -202,10 +202,10 @@ def inferno(workspace: Path) -> tuple[str, str]:
 def diff_flamegraph(tools: tuple[str, str], base: Path, head: Path, svg: Path, title: str) -> None:
     """inferno's differential flamegraph of two folded-stack files."""
     diff_folded, flamegraph = tools
+    for path in (base, head):  # in place: the folded files are compare's own scratch
+        path.write_text(comparable_frames(path.read_text()))
     # --normalize: the two recordings have different sample counts; compare shares.
     # --strip-hex: unresolved native frames are addresses, which differ between builds.
-    for path in (base, head):
-        path.write_text(comparable_frames(path.read_text()))
     diff = subprocess.run(
         [diff_folded, "--normalize", "--strip-hex", str(base), str(head)],
         capture_output=True, text=True, check=True,
