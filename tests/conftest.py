@@ -48,6 +48,7 @@ def as_pairs(indices, polygons, points):
     return [(points[i], polygons[k]) for i, k in enumerate(indices) if k >= 0]
 
 
+ROOT = Path(__file__).resolve().parent.parent
 SMOKE_RUNGS = ("v1_6_vectorized", "v3_riir_polygon")
 
 
@@ -57,10 +58,9 @@ def smoke_profiles(tmp_path_factory):
     if sys.platform == "darwin" and os.geteuid() != 0:
         pytest.skip("py-spy can only sample other processes as root on macOS")
     out = tmp_path_factory.mktemp("profiles")
-    workspace = Path(__file__).resolve().parent.parent
     command = [
-        sys.executable, "-m", "poly_match.pipeline", "--quick", "--no-criterion",
-        "--rungs", ",".join(SMOKE_RUNGS), "--out", str(out), "--workspace", str(workspace),
+        sys.executable, "-m", "ladder_bench.pipeline", "--quick", "--no-criterion",
+        "--rungs", ",".join(SMOKE_RUNGS), "--out", str(out), "--workspace", str(ROOT),
     ]  # fmt: skip
     completed = subprocess.run(command, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr

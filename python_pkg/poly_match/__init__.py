@@ -8,8 +8,11 @@ that rung changed.
 
 ``VERSIONS`` maps rung names to their modules, in ladder order. It is built on
 first use, so importing ``poly_match`` imports neither numpy nor the native
-module (``python -m poly_match.measure`` must configure numpy's threads first).
-So is ``match_points``, the array API (``poly_match.arrays``).
+module (a benchmark must be able to configure numpy's threads first). So is
+``match_points``, the array API (``poly_match.arrays``).
+
+The measurement tooling is not part of this package: it lives beside it, in the
+repository's ``python_pkg/ladder_bench``, and declares these rungs in ``pyproject.toml``.
 """
 
 import importlib

@@ -5,7 +5,7 @@ the files it writes: ``target/criterion/<group>/<function>/<value>/new/estimates
 (this run) and ``.../change/estimates.json`` (the change from the previous run, when
 there was one).
 
-    python -m poly_match.criterion [--run] [--quick] [--markdown profiles/criterion.md]
+    ladder-criterion [--run] [--quick] [--package NAME] [--markdown profiles/criterion.md]
 """
 
 import argparse
@@ -15,20 +15,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .units import REGRESSION_THRESHOLD_PERCENT, duration
+
 # criterion's own --quick is too coarse to see a 10% change; shorter, fewer samples is not.
 QUICK_ARGS = ["--warm-up-time", "0.5", "--measurement-time", "1", "--sample-size", "20"]
 # 100 samples (criterion's default) over a shorter warm-up and measurement than its 3 s
 # and 5 s: the benches' confidence intervals stay within a few percent, and the full
 # bench run stays within 10 minutes.
 FULL_ARGS = ["--warm-up-time", "1", "--measurement-time", "3"]
-DEFAULT_THRESHOLD_PERCENT = 10.0
 
 
-def run(workspace: Path, quick: bool) -> None:
-    """``cargo bench`` in ``workspace``, its output streamed."""
+def run(workspace: Path, quick: bool, package: str | None = None) -> None:
+    """``cargo bench`` in ``workspace`` (of one ``package``, or all), its output streamed."""
     if shutil.which("cargo") is None:
         raise RuntimeError("cargo is not installed: see https://rustup.rs")
-    command = ["cargo", "bench", "--locked", "-p", "poly_match_rs", "--"]
+    command = ["cargo", "bench", "--locked", *(["-p", package] if package else []), "--"]
     command += QUICK_ARGS if quick else FULL_ARGS
     completed = subprocess.run(command, cwd=workspace)
     if completed.returncode != 0:
@@ -63,7 +64,9 @@ def collect(criterion_dir: Path) -> list[dict]:
     return results
 
 
-def to_markdown(results: list[dict], threshold_percent: float = DEFAULT_THRESHOLD_PERCENT) -> str:
+def to_markdown(
+    results: list[dict], threshold_percent: float = REGRESSION_THRESHOLD_PERCENT
+) -> str:
     lines = [
         "| group | benchmark | median | 95% CI | change vs previous run |",
         "|---|---|---:|---:|---:|",
@@ -78,8 +81,8 @@ def to_markdown(results: list[dict], threshold_percent: float = DEFAULT_THRESHOL
             if change_low > threshold_percent:
                 change += " REGRESSION"
         lines.append(
-            f"| {result['group']} | {result['id']} | {_duration(result['median_ns'])} "
-            f"| {_duration(low)} - {_duration(high)} | {change} |"
+            f"| {result['group']} | {result['id']} | {duration(result['median_ns'] / 1e9)} "
+            f"| {duration(low / 1e9)} - {duration(high / 1e9)} | {change} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -89,30 +92,38 @@ def _interval(estimate: dict) -> list[float]:
     return [bounds["lower_bound"], bounds["upper_bound"]]
 
 
-def _duration(nanoseconds: float) -> str:
-    for unit, size in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
-        if nanoseconds >= size:
-            return f"{nanoseconds / size:.3g} {unit}"
-    return f"{nanoseconds:.3g} ns"
+def write(out: Path, results: list[dict]) -> dict:
+    """``criterion.md`` and ``criterion.json``; the report section."""
+    (out / "criterion.md").write_text(to_markdown(results))
+    (out / "criterion.json").write_text(json.dumps(results, indent=2))
+    return {
+        "id": "criterion",
+        "title": "Criterion: the pure-Rust core",
+        "order": 70,
+        "intro": "From `cargo bench`; criterion's own report is in "
+        "`target/criterion/report/index.html`.",
+        "blocks": [{"markdown": "criterion.md"}],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m poly_match.criterion",
+        prog="ladder-criterion",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--run", action="store_true", help="run cargo bench first")
     parser.add_argument("--quick", action="store_true", help="with --run: the short CI form")
     parser.add_argument("--workspace", type=Path, default=Path(), help="the cargo workspace")
+    parser.add_argument("--package", help="the crate whose benches run (default: all)")
     parser.add_argument("--criterion-dir", type=Path, help="default: WORKSPACE/target/criterion")
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PERCENT)
+    parser.add_argument("--threshold", type=float, default=REGRESSION_THRESHOLD_PERCENT)
     args = parser.parse_args(argv)
 
     if args.run:
-        run(args.workspace, args.quick)
+        run(args.workspace, args.quick, args.package)
     results = collect(args.criterion_dir or args.workspace / "target" / "criterion")
     if not results:
         print("no criterion results found: run `cargo bench` first", file=sys.stderr)

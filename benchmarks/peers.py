@@ -9,16 +9,14 @@ The trees count a distance equal to their radius as close; the ladder does not. 
 get the largest float below ``max_dist`` as radius: for a distance computed exactly,
 ``d <= nextafter(max_dist, 0)`` is ``d < max_dist``.
 
-scipy, shapely and numba are imported on first use: they belong to the ``scale``
-dependency group, not to the package's dependencies.
+scipy, shapely and numba are imported on first use: they come with the tooling's
+``scale`` extra, not with the library. pyproject.toml declares them as the scaling
+sweep's peers.
 """
 
-from collections.abc import Callable
 from functools import cache
 
 import numpy as np
-
-Match = Callable[[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray]
 
 
 def radius_below(max_dist: float) -> float:
@@ -97,10 +95,3 @@ def _numba_brute_force():
         return best
 
     return brute_force
-
-
-PEERS: dict[str, Match] = {
-    "scipy cKDTree": kdtree_match,
-    "shapely STRtree": strtree_match,
-    "numba brute force": numba_match,
-}

@@ -1,4 +1,5 @@
-"""The profiling pipeline itself, run in its smallest mode (see conftest.smoke_profiles)."""
+"""The pipeline on this repository's ladder, in its smallest mode (conftest.smoke_profiles),
+and the pieces it is made of."""
 
 import json
 import re
@@ -12,28 +13,30 @@ import pytest
 
 import poly_match
 from conftest import SMOKE_RUNGS
+from ladder_bench import report
 
 
 def test_timings_json_follows_the_schema(smoke_profiles):
     timings = json.loads((smoke_profiles / "timings.json").read_text())
-    schema = json.loads(resources.files("poly_match").joinpath("timings.schema.json").read_text())
+    schema = json.loads(resources.files("ladder_bench").joinpath("timings.schema.json").read_text())
     jsonschema.validate(timings, schema)
     assert [row["rung"] for row in timings["rungs"]] == list(SMOKE_RUNGS)
-    assert set(timings["profiles"]) == set(SMOKE_RUNGS)
+    assert timings["baseline"] == "v1"
     assert timings["environment"]["OPENBLAS_NUM_THREADS"] in ("1", "unset")
 
 
 def test_markdown_table_has_a_row_per_rung(smoke_profiles):
     table = (smoke_profiles / "timings.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| ")]
-    assert rows[0].startswith("| rung | what changed | median ms per iteration")
+    assert rows[0].startswith("| rung | what changed | median per call")
     body = rows[1:]
     assert [row.split("|")[1].strip() for row in body] == list(SMOKE_RUNGS)
     for row, name in zip(body, SMOKE_RUNGS, strict=True):
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert cells[1] == poly_match.description(poly_match.VERSIONS[name])
-        assert float(cells[2].replace(",", "")) > 0
-        assert re.fullmatch(r"[\d.,]+ \([\d.]+%\)", cells[3])
+        assert re.fullmatch(r"[\d.,]+ (ms|µs|s)", cells[2])
+        assert float(cells[2].split()[0].replace(",", "")) > 0
+        assert re.fullmatch(r"[\d.,]+ (ms|µs|ns|s) \([\d.]+%\)", cells[3])
         assert cells[4] == "n/a"  # v1 was not timed in the smoke run
 
 
@@ -85,7 +88,7 @@ def compare(tmp_path, old, new, *options):
         [
             sys.executable,
             "-m",
-            "poly_match.timings",
+            "ladder_bench.timings",
             "compare",
             str(old_path),
             str(new_path),
@@ -131,22 +134,36 @@ def test_regression_check_says_when_environments_differ(tmp_path, timings):
     assert "Some Other CPU" in completed.stdout
 
 
-def test_the_index_shows_scaling_instructions_and_comparison_when_present(tmp_path, smoke_profiles):
+def test_the_index_shows_every_section_present_in_order(tmp_path, smoke_profiles):
     import shutil
-
-    from poly_match import report
 
     out = tmp_path / "profiles"
     shutil.copytree(smoke_profiles, out)
     (out / "scaling.md").write_text("# Scaling sweep\n\n| approach | 1 x 1 |\n|---|---:|\n")
     (out / "scaling.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    (out / "instructions.md").write_text("| rung | instructions per call |\n|---|---:|\n")
     (out / "diff").mkdir()
     (out / "diff" / "v3_riir_polygon.svg").write_text("<svg/>")
     (out / "compare.md").write_text("- [v3_riir_polygon](diff/v3_riir_polygon.svg)\n")
-    page = report.write_index(out).read_text()
-    for section in ('id="scaling"', 'id="instructions"', 'id="compare"'):
-        assert section in page
+    report.publish(
+        out,
+        {
+            "id": "scaling",
+            "title": "Scaling",
+            "order": 40,
+            "blocks": [{"image": "scaling.png"}, {"markdown": "scaling.md"}],
+        },
+    )
+    page = report.publish(
+        out,
+        {
+            "id": "compare",
+            "title": "Base vs head",
+            "order": 30,
+            "blocks": [{"markdown": "compare.md"}],
+        },
+    ).read_text()
+    ids = re.findall(r'<h2 id="([^"]+)"', page)
+    assert ids == ["timings", "compare", "scaling", "flamegraphs", "environment"]
     links = Links()
     links.feed(page)
     assert "scaling.png" in links.targets
@@ -154,10 +171,12 @@ def test_the_index_shows_scaling_instructions_and_comparison_when_present(tmp_pa
     for target in links.targets:
         if not re.match(r"[a-z]+://", target):
             assert (out / target).is_file(), target
+    report.withdraw(out, "compare")
+    assert 'id="compare"' not in report.render(out).read_text()
 
 
 def test_rust_frames_of_two_builds_compare_equal_once_their_hashes_go():
-    from poly_match.compare import comparable_frames
+    from ladder_bench.flamediff import comparable_frames
 
     base = "main (poly_match/v7.py);poly_match_rs::matching::Grid::new::h1111111111111111 (m.rs) 3"
     head = "main (poly_match/v7.py);poly_match_rs::matching::Grid::new::h2222222222222222 (m.rs) 5"
@@ -169,7 +188,7 @@ def test_rust_frames_of_two_builds_compare_equal_once_their_hashes_go():
 def test_compare_finds_inferno_in_the_repositorys_tools_folder(tmp_path, monkeypatch):
     """A fresh checkout gets inferno installed into target/tools/bin, which is not on
     PATH: the next comparison must find it there instead of installing it again."""
-    from poly_match.compare import inferno
+    from ladder_bench.flamediff import inferno
 
     bin_dir = tmp_path / "target" / "tools" / "bin"
     bin_dir.mkdir(parents=True)

@@ -8,21 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from poly_match import instructions
+from conftest import ROOT
+from ladder_bench import instructions
 
 pytestmark = [
     pytest.mark.valgrind,
     pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed"),
 ]
 
-WORKSPACE = Path(__file__).resolve().parent.parent
-SMALL = (200, 20)
+WORKSPACE = ROOT
+CONFIG = WORKSPACE / "pyproject.toml"
+SMALL = {"n_polygons": 200, "n_points": 20}
 
 
-@pytest.mark.parametrize("rung", ["v5_find_all_in_rust", instructions.ARRAY_API])
+@pytest.mark.parametrize("rung", ["v5_find_all_in_rust", "match_points"])
 def test_two_runs_count_the_same_to_a_tenth_of_a_percent(rung):
     first, second = (
-        instructions.per_call(sys.executable, rung, None, SMALL)["instructions_per_call"]
+        instructions.per_call(sys.executable, CONFIG, rung, None, SMALL)["instructions_per_call"]
         for _ in range(2)
     )
     assert first > 10_000  # a real call, not the difference of two start-ups' noise
@@ -31,14 +33,16 @@ def test_two_runs_count_the_same_to_a_tenth_of_a_percent(rung):
 
 def test_more_work_counts_more_instructions():
     # The per-call count must follow the call, not the start-up: 10x the points, more work.
-    small = instructions.per_call(sys.executable, "v5_find_all_in_rust", 1, SMALL)
-    large = instructions.per_call(sys.executable, "v5_find_all_in_rust", 1, (200, 200))
+    small = instructions.per_call(sys.executable, CONFIG, "v5_find_all_in_rust", 1, SMALL)
+    large = instructions.per_call(
+        sys.executable, CONFIG, "v5_find_all_in_rust", 1, {"n_polygons": 200, "n_points": 200}
+    )
     assert large["instructions_per_call"] > 5 * small["instructions_per_call"]
 
 
 def compare(tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
     command = [
-        sys.executable, "-m", "poly_match.compare", "HEAD", "HEAD", "--instructions-only",
+        sys.executable, "-m", "ladder_bench.compare", "HEAD", "HEAD", "--instructions-only",
         "--quick", "--rungs", "v5_find_all_in_rust,v7_grid_parallel",
         "--workspace", str(WORKSPACE), "--out", str(tmp_path), *options,
     ]  # fmt: skip

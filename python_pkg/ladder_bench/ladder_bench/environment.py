@@ -6,6 +6,7 @@ result carries its environment, and comparisons say when two environments differ
 
 import datetime
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -16,8 +17,9 @@ from pathlib import Path
 COMPARABLE_FIELDS = ("cpu", "cores", "os", "python", "numpy", "rustc")
 
 
-def describe(workspace: Path) -> dict[str, object]:
-    """The environment of this process, and the build facts found in ``workspace``."""
+def describe(workspace: Path, distribution: str | None = None) -> dict[str, object]:
+    """The environment of this process, the build facts found in ``workspace`` (a git
+    checkout, maybe a cargo workspace), and the installed ``distribution`` measured."""
     import numpy
 
     return {
@@ -29,12 +31,17 @@ def describe(workspace: Path) -> dict[str, object]:
         "rustc": _command_output(["rustc", "--version"]),
         "pyo3": _locked_crate_version(workspace, "pyo3"),
         "rust-numpy": _locked_crate_version(workspace, "numpy"),
-        "maturin": _wheel_generator(),
-        "poly-match": importlib.metadata.version("poly-match"),
+        "distribution": _distribution(distribution),
         "git_commit": _git_commit(workspace),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
     }
+
+
+def section(env: dict) -> dict:
+    """The report section that shows ``env``."""
+    return {"id": "environment", "title": "Environment", "order": 90,
+            "blocks": [{"pre": json.dumps(env, indent=2)}]}  # fmt: skip
 
 
 def differences(old: dict, new: dict) -> list[str]:
@@ -72,11 +79,17 @@ def _locked_crate_version(workspace: Path, crate: str) -> str:
     return match.group(1) if match else "unknown"
 
 
-def _wheel_generator() -> str:
-    """maturin's version, from the WHEEL file of the installed package it built."""
-    wheel = importlib.metadata.distribution("poly-match").read_text("WHEEL") or ""
-    match = re.search(r"^Generator:\s*maturin \(([^)]+)\)", wheel, re.MULTILINE)
-    return match.group(1) if match else "unknown"
+def _distribution(name: str | None) -> str:
+    """``name version``, and what built its wheel (maturin, say), from its WHEEL file."""
+    if name is None:
+        return "none declared"
+    try:
+        found = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return f"{name} (not installed)"
+    wheel = found.read_text("WHEEL") or ""
+    generator = re.search(r"^Generator:\s*(.+)$", wheel, re.MULTILINE)
+    return f"{name} {found.version}" + (f", built by {generator[1].strip()}" if generator else "")
 
 
 def _git_commit(workspace: Path) -> str:

@@ -2,7 +2,7 @@
 
 import json
 
-from poly_match import criterion
+from ladder_bench import criterion
 
 
 def write_benchmark(root, group, function, value, median_ns, change=None):

@@ -1,4 +1,5 @@
-"""The scaling sweep's peers against the oracle, and the sweep itself on tiny sizes."""
+"""The scaling sweep's peers (declared in pyproject.toml) against the oracle, this
+project's agreement rule, and the sweep itself on tiny sizes."""
 
 import json
 import subprocess
@@ -8,15 +9,18 @@ import numpy as np
 import pytest
 
 import poly_match
-from conftest import as_arrays, as_pairs, assert_matches_oracle
-from poly_match import peers, scaling
+from conftest import ROOT, as_arrays, as_pairs, assert_matches_oracle
+from ladder_bench import config
 
 v1 = poly_match.VERSIONS["v1"]
+LADDER = config.load(ROOT / "pyproject.toml")
+count_agreement = config.resolve("benchmarks/ladder.py:count_agreement", ROOT)
+pairs_to_indices = config.resolve("benchmarks/ladder.py:pairs_to_indices", ROOT)
 
 
-@pytest.fixture(params=list(peers.PEERS))
+@pytest.fixture(params=[peer.name for peer in LADDER.peers])
 def peer(request):
-    return peers.PEERS[request.param]
+    return LADDER.rung(request.param).resolve_call()
 
 
 @pytest.mark.parametrize(
@@ -57,19 +61,19 @@ def test_agreement_tells_rounding_ties_from_real_differences():
     areas = np.array([1.0, 1.0 + 1e-12, 5.0, 1.0])
     points = np.zeros((1, 2))
     reference = np.array([0])
-    counts = scaling.agreement(np.array([1]), reference, centers, areas, np.zeros(4), points, 10.0)
+    counts = count_agreement(np.array([1]), reference, centers, areas, np.zeros(4), points, 10.0)
     assert counts == {"same": 0, "ties": 1, "different": 0}
-    counts = scaling.agreement(np.array([2]), reference, centers, areas, np.zeros(4), points, 10.0)
+    counts = count_agreement(np.array([2]), reference, centers, areas, np.zeros(4), points, 10.0)
     assert counts == {"same": 0, "ties": 0, "different": 1}
     # Nothing found vs a center on the boundary: rounding's call. Vs one well inside: wrong.
     assert (
-        scaling.agreement(np.array([-1]), np.array([3]), centers, areas, np.zeros(4), points, 10.0)[
+        count_agreement(np.array([-1]), np.array([3]), centers, areas, np.zeros(4), points, 10.0)[
             "ties"
         ]
         == 1
     )
     assert (
-        scaling.agreement(np.array([-1]), reference, centers, areas, np.zeros(4), points, 10.0)[
+        count_agreement(np.array([-1]), reference, centers, areas, np.zeros(4), points, 10.0)[
             "different"
         ]
         == 1
@@ -78,7 +82,7 @@ def test_agreement_tells_rounding_ties_from_real_differences():
 
 def test_rung_answers_become_indices():
     polygons, points = v1.generate_example(20, 30, seed=3, extent=80.0)
-    indices = scaling.rung_indices(v1.main(polygons, points), polygons, points)
+    indices = pairs_to_indices(v1.main(polygons, points), polygons, points)
     assert_matches_oracle(as_pairs(indices, polygons, points), polygons, points, v1.MAX_DIST)
     assert (indices == -1).any()
     assert (indices >= 0).any()
@@ -86,16 +90,17 @@ def test_rung_answers_become_indices():
 
 @pytest.mark.skipif(sys.platform != "linux", reason="peak memory is read from /proc")
 def test_the_sweep_writes_its_files_and_skips_what_exceeds_the_budget(tmp_path):
-    approaches = ["v1", "v7_grid_parallel", scaling.ARRAY_API, "scipy cKDTree"]
+    approaches = ["v1", "v7_grid_parallel", "match_points", "scipy cKDTree"]
     command = [
-        sys.executable, "-m", "poly_match.scaling", "--sizes", "200x20,2000x200",
+        sys.executable, "-m", "ladder_bench.scaling", "--sizes",
+        "n_polygons=200,n_points=20;n_polygons=2000,n_points=200",
         "--approaches", ",".join(approaches), "--budget", "0.05", "--min-time", "0.01",
-        "--out", str(tmp_path),
+        "--out", str(tmp_path), "--workspace", str(ROOT),
     ]  # fmt: skip
     completed = subprocess.run(command, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     result = json.loads((tmp_path / "scaling.json").read_text())
-    status = {(r["approach"], r["n_polygons"]): r["status"] for r in result["rows"]}
+    status = {(r["approach"], r["size"]["n_polygons"]): r["status"] for r in result["rows"]}
     # v1 takes about 10 ms at 200 x 20, so 100 times the work is projected past 0.05 s.
     assert status[("v1", 200)] == "measured"
     assert status[("v1", 2000)] == "skipped"
@@ -106,7 +111,9 @@ def test_the_sweep_writes_its_files_and_skips_what_exceeds_the_budget(tmp_path):
             assert row["runs"] >= 3
             assert row["peak_rss_mib"] > row["peak_extra_mib"] >= 0
             assert row["agreement"]["different"] == 0, row
+            assert row["agreement"]["reference"] == "match_points"
     markdown = (tmp_path / "scaling.md").read_text()
     assert "| v1 | " in markdown
     assert "skipped" in markdown
     assert (tmp_path / "scaling.png").read_bytes().startswith(b"\x89PNG")
+    assert 'id="scaling"' in (tmp_path / "index.html").read_text()

@@ -1,7 +1,5 @@
 """Every rung of the ladder gives the oracle's answer, and the seed's known answers."""
 
-import subprocess
-import sys
 from types import ModuleType
 
 import numpy as np
@@ -134,14 +132,3 @@ class TestSeedKnownAnswers:
         assert oracle.area(polygon) == pytest.approx(
             oracle.area(polygons[seed_answer]), rel=oracle.AREA_RTOL
         )
-
-
-def test_measure_command_prints_a_time():
-    completed = subprocess.run(
-        [sys.executable, "-m", "poly_match.measure", "v5_find_all_in_rust", "--iterations", "3"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "Took an avg of" in completed.stdout
-    assert "ms per iteration" in completed.stdout

@@ -1,0 +1,302 @@
+"""Compare two commits on this machine, in one run: ``tox -e compare -- BASE [HEAD]``.
+
+    ladder-compare BASE [HEAD] [--rungs ...] [--quick] [--rounds 7] [--seconds 0.3]
+        [--instructions-only] [--no-flamegraphs] [--gate-walltime 20]
+
+Builds each commit's wheel into its own virtualenv (``target/compare/``, inside the
+repository), with this checkout's tooling beside it, then, for every rung the two have
+in common (the rungs are this checkout's configuration):
+
+1. counts instructions per call under callgrind on both sides (``ladder_bench.instructions``):
+   reproducible to a fraction of a percent, so this is the gate. The command exits 1 when
+   a rung grew by more than its threshold (``[tool.ladder-bench.instruction-gate]``: 1%
+   unless a rung says otherwise);
+2. times both sides in alternating rounds (base, head, head, base, ...), so that
+   drifting machine load hits both alike. Shown, and a gate only with --gate-walltime;
+3. records both sides with py-spy and writes a differential flamegraph per rung with
+   inferno (installed into ``target/tools`` on first use): ``diff/<rung>.svg``,
+   the head's profile coloured by change (red: a larger share of the samples than in
+   the base, blue: a smaller one).
+
+HEAD defaults to the working tree, uncommitted changes included. Writes ``compare.md``
+and ``compare.json`` into --out.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config, flamediff, harness, instructions, profiling, report, timings
+from .config import tomllib
+from .units import REGRESSION_THRESHOLD_PERCENT
+
+TOOLING = Path(__file__).resolve().parent.parent  # this package's project folder
+
+
+@dataclass(frozen=True)
+class Side:
+    label: str
+    ref: str | None  # None: the working tree
+    python: Path
+
+    def ask(self, ladder: config.Config, rungs: list[str], **request) -> dict:
+        """The harness child's reply in this side's virtualenv (cwd there, not the repo)."""
+        request = {"config": str(ladder.path), "rungs": rungs, **request}
+        return harness.run_child(str(self.python), request, cwd=self.python.parent)
+
+
+def build(workspace: Path, scratch: Path, label: str, ref: str | None, features: str = "") -> Side:
+    """A virtualenv with ``ref``'s wheel (the working tree when ``ref`` is None), built
+    with cargo ``features`` on top of pyproject.toml's, and this checkout's tooling."""
+    source = workspace
+    if ref is not None:
+        source = scratch / f"src-{label}"
+        if source.exists():
+            _git(workspace, "worktree", "remove", "--force", str(source))
+        _git(workspace, "worktree", "add", "--detach", str(source), ref)
+    venv = scratch / f"venv-{label}"
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    print(f"   building {label} ({ref or 'working tree'}) into {venv}", flush=True)
+    # One cargo target folder for both sides: the dependencies compile once.
+    env = {**os.environ, "CARGO_TARGET_DIR": str(scratch / "cargo-target")}
+    build_args = []
+    if features:
+        # --features on the command line replaces pyproject.toml's list: repeat it.
+        maturin = tomllib.loads((source / "pyproject.toml").read_text())["tool"]["maturin"]
+        features = ",".join([*maturin.get("features", []), features])
+        build_args = ["--config-settings", f"build-args=--features {features}"]
+    install = [
+        str(python),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        *build_args,
+        str(source),
+        str(TOOLING),
+    ]
+    subprocess.run(install, check=True, env=env)
+    return Side(label, ref, python)
+
+
+def time_interleaved(ladder, base: Side, head: Side, rungs: list[str], rounds: int, seconds: float):
+    """Per side and rung, the mean seconds per call of each round."""
+    samples = {side.label: {rung: [] for rung in rungs} for side in (base, head)}
+    for round_index in range(rounds):
+        for side in (base, head) if round_index % 2 == 0 else (head, base):
+            for rung, reply in side.ask(ladder, rungs, calls=3, seconds=seconds).items():
+                samples[side.label][rung].append(statistics.fmean(reply["times"]))
+        print(f"   round {round_index + 1}/{rounds} done", flush=True)
+    return samples
+
+
+@dataclass(frozen=True)
+class InstructionChange:
+    rung: str
+    base: float
+    head: float
+    threshold_percent: float
+
+    @property
+    def percent(self) -> float:
+        return 100 * (self.head / self.base - 1)
+
+    @property
+    def grew(self) -> bool:
+        return self.percent > self.threshold_percent
+
+
+def instruction_table(changes: list[InstructionChange]) -> str:
+    lines = [
+        "Instructions per call (callgrind): the gate. A rung fails when it grew by more "
+        "than its threshold.",
+        "",
+        "| rung | base | head | change | threshold | |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for c in changes:
+        verdict = "**GREW**" if c.grew else "ok"
+        lines.append(
+            f"| {c.rung} | {c.base:,.0f} | {c.head:,.0f} | {c.percent:+.2f}% | "
+            f"{c.threshold_percent:g}% | {verdict} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def count_instructions(
+    ladder, sides: list[Side], rungs: list[str], size
+) -> list[InstructionChange]:
+    counted = {}
+    for side in sides:
+        print(f"   {side.label}:", flush=True)
+        rows = instructions.count(str(side.python), ladder.path, rungs, None, size)
+        counted[side.label] = {row["rung"]: row["instructions_per_call"] for row in rows}
+    return [
+        InstructionChange(rung, counted["base"][rung], counted["head"][rung],
+                          ladder.gate_rungs.get(rung, ladder.gate_threshold_percent))
+        for rung in rungs if rung in counted["base"] and rung in counted["head"]
+    ]  # fmt: skip
+
+
+def diff_flamegraphs(ladder, workspace: Path, sides: list[Side], rungs, out: Path) -> list[str]:
+    """A differential flamegraph per rung; markdown links to them."""
+    tools = flamediff.inferno(workspace)
+    folded = workspace / "target" / "compare" / "folded"
+    folded.mkdir(parents=True, exist_ok=True)
+    links = []
+    for rung in rungs:
+        paths = [folded / f"{rung}.{side.label}.folded" for side in sides]
+        for side, path in zip(sides, paths, strict=True):
+            profiling.record_folded(str(side.python), ladder.path, rung, path, 2.0, 150)
+        svg = out / "diff" / f"{rung}.svg"
+        flamediff.diff_flamegraph(tools, *paths, svg, f"{rung}: head vs base")
+        links.append(f"- [{rung}](diff/{rung}.svg)")
+        print(f"   {rung}: {svg}", flush=True)
+    return links
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="ladder-compare",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("base", help="the commit to compare against (any git revision)")
+    parser.add_argument("head", nargs="?", help="the commit to check (default: the working tree)")
+    parser.add_argument("--rungs", help="comma-separated (default: every rung both sides have)")
+    parser.add_argument("--quick", action="store_true", help="count instructions on the quick size")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds (default 7)")
+    parser.add_argument("--seconds", type=float, default=0.3, help="time per rung per round")
+    parser.add_argument("--instructions-only", action="store_true", help="only the counts and gate")
+    parser.add_argument("--no-flamegraphs", action="store_true", help="skip py-spy and inferno")
+    parser.add_argument("--gate-walltime", type=float, metavar="PERCENT",
+                        help="also fail when a median grew by more than PERCENT")  # fmt: skip
+    # Only for the gate's own test: a deliberately slower head.
+    parser.add_argument("--head-cargo-features", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--workspace", type=Path, default=Path(), help="the git repository")
+    parser.add_argument("--config", type=Path, help="default: WORKSPACE/pyproject.toml")
+    parser.add_argument("--out", type=Path, default=Path("profiles"), help="output folder")
+    args = parser.parse_args(argv)
+    args.workspace, args.out = args.workspace.resolve(), args.out.resolve()
+    try:
+        args.ladder = config.load(args.config or config.default_path(args.workspace))
+        args.selected = [rung.name for rung in args.ladder.select(args.rungs)]
+    except config.ConfigError as error:
+        parser.error(str(error))
+    args.flamegraphs = not (args.instructions_only or args.no_flamegraphs)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    ladder, workspace, started = args.ladder, args.workspace, time.perf_counter()
+    steps = 2 if args.instructions_only else 4 - args.no_flamegraphs
+    step = iter(range(1, steps + 1))
+
+    def announce(text: str) -> None:
+        print(
+            f"== [{next(step)}/{steps}] {text} ({time.perf_counter() - started:.0f}s)", flush=True
+        )
+
+    # The tools first: a missing one should fail now, not after minutes of building.
+    instructions.valgrind()
+    if args.flamegraphs:
+        flamediff.inferno(workspace)
+    announce("building both commits' wheels")
+    refs = [_git(workspace, "rev-parse", "--verify", f"{ref}^{{commit}}") if ref else None
+            for ref in (args.base, args.head)]  # fmt: skip
+    sides = build_sides(workspace, refs, args.head_cargo_features)
+    replies = [side.ask(ladder, args.selected, check=True) for side in sides]
+    rungs = [r for r in args.selected if all(reply[r]["status"] == "ok" for reply in replies)]
+
+    size = ladder.quick_size if args.quick else ladder.default_size
+    announce(f"instructions per call under callgrind, {size}")
+    changes = count_instructions(ladder, sides, rungs, size)
+    comparison, samples, links = None, None, []
+    if not args.instructions_only:
+        announce(f"timing {len(rungs)} rungs in {args.rounds} alternating rounds")
+        samples = time_interleaved(ladder, *sides, rungs, args.rounds, args.seconds)
+        comparison = walltime_comparison(samples, rungs, args.gate_walltime)
+    if args.flamegraphs:
+        announce(f"differential flamegraphs of {len(rungs)} rungs (py-spy, inferno)")
+        links = diff_flamegraphs(ladder, workspace, sides, rungs, args.out)
+    text = write(args, refs, changes, comparison, samples, links, size)
+    print(f"\n{text}\nTook {time.perf_counter() - started:.0f}s.")
+    failed = [c.rung for c in changes if c.grew]
+    if comparison is not None and args.gate_walltime is not None:
+        failed += [c.rung for c in comparison.regressions]
+    if failed:
+        print(f"Gate failed: {', '.join(sorted(set(failed)))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_sides(workspace: Path, refs: list, head_features: str) -> list[Side]:
+    scratch = workspace / "target" / "compare"
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        return [build(workspace, scratch, "base", refs[0]),
+                build(workspace, scratch, "head", refs[1], head_features)]  # fmt: skip
+    finally:
+        # The checkouts go; the virtualenvs and the cargo target folder stay, for speed.
+        for label in ("base", "head"):
+            if (scratch / f"src-{label}").exists():
+                _git(workspace, "worktree", "remove", "--force", str(scratch / f"src-{label}"))
+
+
+def walltime_comparison(samples: dict, rungs: list[str], gate: float | None) -> timings.Comparison:
+    medians = {
+        label: {r: statistics.median(s[r]) * 1e3 for r in rungs} for label, s in samples.items()
+    }
+    threshold = REGRESSION_THRESHOLD_PERCENT if gate is None else gate
+    changes = [timings.Change(r, medians["base"][r], medians["head"][r]) for r in rungs]
+    return timings.Comparison(changes, threshold, environment_differences=[])
+
+
+def write(args, refs, changes, comparison, samples, links, size) -> str:
+    """compare.md, compare.json and the report section; the markdown."""
+    features = args.head_cargo_features
+    parts = [
+        f"Base {args.base} ({refs[0][:12]}) vs head {args.head or 'working tree'}"
+        f"{f' ({refs[1][:12]})' if refs[1] else ''}"
+        f"{f' built with --features {features}' if features else ''}, in one run on this "
+        "machine.\n\n",
+        instruction_table(changes),
+    ]
+    if comparison is not None:
+        gate_note = "a gate" if args.gate_walltime is not None else "shown, not a gate"
+        parts += [f"\nWall-clock, median of {args.rounds} interleaved rounds ({gate_note}):\n\n",
+                  comparison.to_markdown()]  # fmt: skip
+    if links:
+        parts += ["\nDifferential flamegraphs (red grew, blue shrank):\n\n", "\n".join(links)]
+    text = "".join(parts) + "\n"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "compare.md").write_text(text)
+    counted = {"base": {c.rung: c.base for c in changes}, "head": {c.rung: c.head for c in changes}}
+    (args.out / "compare.json").write_text(json.dumps(
+        {"base": refs[0], "head": refs[1] or "working tree", "instructions": counted,
+         "instruction_size": size, "samples": samples}, indent=2))  # fmt: skip
+    report.publish(args.out, {"id": "compare", "title": "Base vs head", "order": 30,
+                              "intro": "From `tox -e compare -- BASE [HEAD]`.",
+                              "blocks": [{"markdown": "compare.md"}]})  # fmt: skip
+    return text
+
+
+def _git(workspace: Path, *args: str) -> str:
+    completed = subprocess.run(
+        ["git", *args], cwd=workspace, capture_output=True, text=True, check=True
+    )
+    return completed.stdout.strip()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""The ladder a project declares: ``[tool.ladder-bench]`` in its ``pyproject.toml``.
+
+Every tool reads the rungs from here, so pointing the pipeline at another ladder is a
+matter of configuration. A rung names its function and the factory of its workload as
+``"module:attribute"`` (importable) or ``"path/to/file.py:attribute"`` (relative to the
+file that declares it)::
+
+    [tool.ladder-bench]
+    baseline = "v1"                        # speedups are relative to this rung
+    default-size = { n = 1000 }            # keyword arguments of every workload factory
+    quick-size = { n = 100 }
+    scaling-sizes = [{ n = 1000 }, { n = 10000 }]
+
+    [[tool.ladder-bench.rungs]]
+    name = "v1"
+    call = "mylib.v1:main"                 # called as call(*workload(**size))
+    workload = "mylib.v1:generate_example"
+    description = "..."                    # default: the first line of call's module docstring
+    answer = "bench.py:as_indices"         # optional: answer(result, *workload) -> comparable
+
+``[[tool.ladder-bench.peers]]`` has the same fields: other libraries the scaling sweep
+measures beside the rungs. The other keys are documented in ``docs/pipeline.md``.
+"""
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+SECTION = "ladder-bench"
+
+
+class ConfigError(ValueError):
+    """The configuration is missing or wrong; the message says where."""
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    call: str
+    workload: str
+    root: Path
+    description: str = ""
+    answer: str | None = None
+    kind: str = "rung"  # or "peer"
+
+    def resolve_call(self):
+        return resolve(self.call, self.root)
+
+    def resolve_workload(self):
+        return resolve(self.workload, self.root)
+
+    def resolve_answer(self):
+        return resolve(self.answer, self.root) if self.answer else None
+
+    def summary(self) -> str:
+        """The one-line description: the configured one, else the call's module docstring."""
+        if self.description:
+            return self.description
+        module = sys.modules.get(self.call.partition(":")[0]) or _load_module(self.call, self.root)
+        return (module.__doc__ or "").strip().partition("\n")[0]
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    rungs: list[Rung]
+    peers: list[Rung] = field(default_factory=list)
+    baseline: str | None = None
+    reference: str | None = None
+    distribution: str | None = None
+    agreement: str | None = None
+    default_size: dict = field(default_factory=dict)
+    quick_size: dict = field(default_factory=dict)
+    scaling_sizes: list[dict] = field(default_factory=list)
+    quick_scaling_sizes: int = 3
+    criterion_package: str | None = None
+    gate_threshold_percent: float = 1.0
+    gate_rungs: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def names(self) -> list[str]:
+        return [rung.name for rung in self.rungs]
+
+    def rung(self, name: str) -> Rung:
+        for rung in (*self.rungs, *self.peers):
+            if rung.name == name:
+                return rung
+        known = ", ".join(r.name for r in (*self.rungs, *self.peers))
+        raise ConfigError(f"unknown rung {name!r}; {self.path} declares: {known}")
+
+    def select(self, names: str | None, *, peers: bool = False) -> list[Rung]:
+        """The rungs named in a comma-separated list (all of them when ``names`` is empty);
+        ``peers`` lets peers be named, and includes them all by default."""
+        pool = [*self.rungs, *self.peers] if peers else self.rungs
+        if not names:
+            return list(pool)
+        chosen = [self.rung(name) for name in names.split(",") if name]
+        stray = [r.name for r in chosen if r not in pool]
+        if stray:
+            raise ConfigError(f"{', '.join(stray)}: peers are only measured by the scaling sweep")
+        return chosen
+
+    def workload_args(self, rung: Rung, size: dict | None = None) -> tuple:
+        args = rung.resolve_workload()(**(self.default_size if size is None else size))
+        return tuple(args)
+
+
+def load(path: Path) -> Config:
+    """The ``[tool.ladder-bench]`` table of ``path`` (a pyproject.toml)."""
+    path = Path(path).resolve()
+    try:
+        table = tomllib.loads(path.read_text())["tool"][SECTION]
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: no [tool.{SECTION}] table ({error})") from None
+    root = path.parent
+
+    def rungs(key: str, kind: str) -> list[Rung]:
+        entries = table.get(key, [])
+        for entry in entries:
+            missing = {"name", "call", "workload"} - set(entry)
+            if missing:
+                raise ConfigError(f"{path}: a [[tool.{SECTION}.{key}]] lacks {sorted(missing)}")
+        return [Rung(root=root, kind=kind, **entry) for entry in entries]
+
+    gate = table.get("instruction-gate", {})
+    config = Config(
+        path=path,
+        rungs=rungs("rungs", "rung"),
+        peers=rungs("peers", "peer"),
+        baseline=table.get("baseline"),
+        reference=table.get("reference"),
+        distribution=table.get("distribution"),
+        agreement=table.get("agreement"),
+        default_size=table.get("default-size", {}),
+        quick_size=table.get("quick-size", table.get("default-size", {})),
+        scaling_sizes=table.get("scaling-sizes", []),
+        quick_scaling_sizes=table.get("quick-scaling-sizes", 3),
+        criterion_package=table.get("criterion-package"),
+        gate_threshold_percent=float(gate.get("threshold-percent", 1.0)),
+        gate_rungs={name: float(p) for name, p in gate.get("rungs", {}).items()},
+    )
+    if not config.rungs:
+        raise ConfigError(f"{path}: [tool.{SECTION}] declares no rungs")
+    return config
+
+
+def resolve(spec: str, root: Path):
+    """``"module:attribute"`` or ``"file.py:attribute"`` (relative to ``root``) as an object."""
+    _, _, attribute = spec.partition(":")
+    if not attribute:
+        raise ConfigError(f"{spec!r} is not of the form 'module:attribute'")
+    value = _load_module(spec, root)
+    for part in attribute.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _load_module(spec: str, root: Path):
+    module_name = spec.partition(":")[0]
+    if not module_name.endswith(".py"):
+        return importlib.import_module(module_name)
+    path = (root / module_name).resolve()
+    key = f"ladder_bench_file_{abs(hash(str(path)))}"
+    if key not in sys.modules:
+        loader_spec = importlib.util.spec_from_file_location(key, path)
+        if loader_spec is None or not path.is_file():
+            raise ModuleNotFoundError(f"no file {path}")
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[key] = module
+        loader_spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+def default_path(workspace: Path) -> Path:
+    return Path(workspace) / "pyproject.toml"
+
+
+def parse_size(text: str) -> dict:
+    """``key=value,...`` as the keyword arguments of a workload factory (numbers as ints)."""
+    size = {}
+    for item in text.split(","):
+        key, equals, value = item.partition("=")
+        if not equals or not value.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"a size is key=integer,..., got {item!r}")
+        size[key.strip()] = int(value)
+    return size

@@ -1,0 +1,41 @@
+"""Time one rung on its default workload: ``ladder-measure RUNG [--iterations N]``.
+
+The seed's measure.py as a command, for any declared rung (the array API included).
+"""
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+from . import config, harness
+from .units import duration
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ladder-measure", description=__doc__)
+    parser.add_argument("rung", help="a rung declared in the configuration")
+    parser.add_argument("--iterations", type=int, default=10, help="calls to time (default 10)")
+    parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
+    args = parser.parse_args(argv)
+    if args.iterations < 1:
+        parser.error("--iterations must be at least 1")
+    harness.set_bench_environ()
+    try:
+        ladder = config.load(args.config)
+        rung = ladder.rung(args.rung)
+    except config.ConfigError as error:
+        parser.error(str(error))
+    print(f"Measuring `{rung.name}`: {rung.summary()}", flush=True)
+    call, _ = harness.prepare(ladder, rung)
+    call()  # warm-up
+    times, _ = harness.run_calls(call, args.iterations)
+    print(
+        f"Took a median of {duration(statistics.median(times))} per call, "
+        f"mean {duration(statistics.mean(times))} ({len(times)} calls)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

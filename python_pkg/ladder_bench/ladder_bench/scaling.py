@@ -1,0 +1,183 @@
+"""The scaling sweep: every rung and every peer the configuration declares, timed on ever
+larger workloads, ``tox -e scale`` (or ``tox -e bench -- --scale``).
+
+    ladder-scale [--quick] [--sizes n_polygons=1000,n_points=100;...] [--budget 10]
+
+The sizes are ``scaling-sizes`` in the configuration; "work" is the product of a size's
+numbers. Each (approach, size) runs in a fresh harness child, so that its peak memory is
+its own: the workload is built, one warm-up call pays for imports, JIT compilation and
+thread pools, the kernel's peak-RSS mark is reset, and then the calls are timed. "Peak
+memory" is how far the resident set rose above the inputs during the calls. An approach
+whose time, projected from its previous size as if it grew with the work, exceeds the
+budget is skipped at that size and every larger one.
+
+Every answer (made comparable by the rung's ``answer`` hook) is compared with the
+``reference`` rung's at the same size, by the configuration's ``agreement`` hook (or
+element by element). Writes ``scaling.json``, ``scaling.md`` and ``scaling.png``.
+"""
+
+import argparse
+import math
+import pickle
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import config, harness, report, scaling_report
+from .units import duration
+
+
+@dataclass(frozen=True)
+class Settings:
+    sizes: list[dict]
+    budget: float  # seconds per call beyond which an approach is skipped
+    min_time: float  # seconds of calls per cell
+
+    @staticmethod
+    def defaults(ladder: config.Config, quick: bool) -> "Settings":
+        if quick:
+            return Settings(ladder.scaling_sizes[: ladder.quick_scaling_sizes], 1.0, 0.3)
+        return Settings(ladder.scaling_sizes, 10.0, 2.0)
+
+
+def work(size: dict) -> int:
+    return math.prod(size.values())
+
+
+def measure(ladder: config.Config, name: str, size: dict, min_time: float, scratch: str):
+    """One (approach, size) in a fresh process; its summary and its answer."""
+    request = {"config": str(ladder.path), "rungs": [name], "size": size, "calls": 3,
+               "seconds": min_time, "max_calls": 200, "memory": True,
+               "answer_dir": scratch}  # fmt: skip
+    reply = harness.run_child(sys.executable, request)[name]
+    if reply["status"] != "ok":
+        raise RuntimeError(f"{name} at {size}: {reply}")
+    times = sorted(reply["times"])
+    quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
+    summary = {
+        "median_s": statistics.median(times),
+        "iqr_s": quartiles[2] - quartiles[0],
+        "min_s": times[0],
+        "runs": len(times),
+        "peak_extra_mib": reply["peak_extra_mib"],
+        "peak_rss_mib": reply["peak_rss_mib"],
+    }
+    return summary, pickle.loads(Path(reply["answer"]).read_bytes())
+
+
+def exact_agreement(answer, reference, size: dict) -> dict:
+    """Element by element where both are arrays of one shape, else as a whole."""
+    answer, reference = np.asarray(answer, dtype=object), np.asarray(reference, dtype=object)
+    if answer.shape != reference.shape or answer.ndim == 0:
+        same = bool(answer.shape == reference.shape and answer == reference)
+        return {"same": int(same), "ties": 0, "different": int(not same)}
+    same = int((answer == reference).sum())
+    return {"same": same, "ties": 0, "different": answer.size - same}
+
+
+def sweep(ladder: config.Config, names: list[str], settings: Settings, log=print) -> list[dict]:
+    """Measure every approach at every size, in size order, skipping what would not fit:
+    an approach skipped once, or projected (from its last size, in proportion to the work)
+    past the budget."""
+    rows: list[dict] = []
+    last: dict[str, tuple[int, float]] = {}  # approach -> (work, median) at its last size
+    skipped: set[str] = set()
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in settings.sizes:
+            log(f"== {scaling_report.label(size)}")
+            answers = {}
+            for name in names:
+                row = {"approach": name, "kind": ladder.rung(name).kind, "size": size,
+                       "work": work(size)}  # fmt: skip
+                projected = last[name][1] * work(size) / last[name][0] if name in last else None
+                if name in skipped or (projected or 0.0) > settings.budget:
+                    skipped.add(name)
+                    rows.append({**row, "status": "skipped", "projected_s": projected})
+                    log(f"   {name:<20} skipped (projected {duration(projected)})")
+                    continue
+                summary, answers[name] = measure(ladder, name, size, settings.min_time, scratch)
+                rows.append({**row, "status": "measured", **summary})
+                last[name] = (work(size), summary["median_s"])
+                peak, runs = summary["peak_extra_mib"], summary["runs"]
+                log(
+                    f"   {name:<20} {duration(summary['median_s']):>10}  +{peak:.1f} MiB ({runs} runs)"
+                )
+            check_answers(ladder, [r for r in rows if r["size"] == size], answers, size, log)
+    return rows
+
+
+def check_answers(ladder: config.Config, rows: list[dict], answers: dict, size: dict, log) -> None:
+    reference = ladder.reference if ladder.reference in answers else next(iter(answers), None)
+    if reference is None:
+        return
+    agree = config.resolve(ladder.agreement, ladder.root) if ladder.agreement else exact_agreement
+    for row in rows:
+        if row["approach"] in answers:
+            row["agreement"] = {**agree(answers[row["approach"]], answers[reference], size),
+                                "reference": reference}  # fmt: skip
+            if row["agreement"]["different"]:
+                log(f"   {row['approach']} DISAGREES with {reference}: {row['agreement']}")
+
+
+def run(out: Path, workspace: Path, ladder: config.Config, settings: Settings, names=None) -> dict:
+    """The sweep, its three files and its report section."""
+    names = names or [r.name for r in (*ladder.rungs, *ladder.peers)]
+    rows = sweep(ladder, names, settings)
+    result = scaling_report.result(workspace, ladder, settings, rows)
+    out.mkdir(parents=True, exist_ok=True)
+    report.publish(out, scaling_report.write(out, result))
+    return result
+
+
+def parse_sizes(text: str) -> list[dict]:
+    """``key=value,key=value;...``: one size per ``;``-separated item."""
+    return [config.parse_size(item) for item in text.split(";") if item.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ladder-scale",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="the first sizes, 1 s budget")
+    parser.add_argument("--sizes", type=parse_sizes, help="n_polygons=1000,n_points=100;... "
+                        "(default: scaling-sizes in the configuration)")  # fmt: skip
+    parser.add_argument("--approaches", help="comma-separated (default: every rung and peer)")
+    parser.add_argument("--budget", type=float, help="seconds per call beyond which an approach "
+                        "is skipped (default 10, quick 1)")  # fmt: skip
+    parser.add_argument("--min-time", type=float, help="seconds of calls per cell (default 2, "
+                        "quick 0.3)")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=Path("profiles"))
+    parser.add_argument("--workspace", type=Path, default=Path())
+    parser.add_argument("--config", type=Path, help="default: WORKSPACE/pyproject.toml")
+    args = parser.parse_args(argv)
+    workspace = args.workspace.resolve()
+    try:
+        ladder = config.load(args.config or config.default_path(workspace))
+        names = [r.name for r in ladder.select(args.approaches, peers=True)]
+    except config.ConfigError as error:
+        parser.error(str(error))
+    if sys.platform != "linux":
+        parser.error("the sweep reads peak memory from /proc: it runs on Linux only")
+    defaults = Settings.defaults(ladder, args.quick)
+    settings = Settings(
+        args.sizes or defaults.sizes,
+        defaults.budget if args.budget is None else args.budget,
+        defaults.min_time if args.min_time is None else args.min_time,
+    )
+    started = time.perf_counter()
+    result = run(args.out.resolve(), workspace, ladder, settings, names)
+    print(f"\n{scaling_report.to_markdown(result)}")
+    print(f"Wrote scaling.json, scaling.md and scaling.png into {args.out.resolve()} "
+          f"in {time.perf_counter() - started:.0f}s.")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

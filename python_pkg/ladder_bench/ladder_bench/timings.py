@@ -1,0 +1,210 @@
+"""The timing table: pytest-benchmark's results per rung, their speedups over the
+baseline rung, and the regression check between two runs.
+
+``ladder-timings compare OLD.json NEW.json [--threshold 10] [--fail-on-regression]``
+compares two ``timings.json`` files. Results from different machines or CI jobs differ by
+tens of percent on the same code, so it says when the two environments differ; to
+compare two commits, time both in one run on one machine with ``ladder-compare BASE``.
+"""
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import environment
+from .units import REGRESSION_THRESHOLD_PERCENT, duration
+
+SCHEMA_VERSION = 2
+STATS = ("median", "iqr", "q1", "q3", "min", "max", "mean", "stddev")
+
+
+def from_benchmark_json(raw: dict, order: list[str], baseline, env: dict, settings: dict) -> dict:
+    """``timings.json``'s content from pytest-benchmark's ``--benchmark-json`` output,
+    rows in ladder ``order``, speedups relative to the ``baseline`` rung (if it was timed)."""
+    by_rung = {}
+    for benchmark in raw["benchmarks"]:
+        stats, info = benchmark["stats"], benchmark["extra_info"]
+        by_rung[info["rung"]] = {
+            "rung": info["rung"],
+            "description": info["description"],
+            **{f"{key}_ms": stats[key] * 1e3 for key in STATS},
+            "rounds": stats["rounds"],
+            "iterations": stats["iterations"],
+        }
+    rungs = [by_rung[name] for name in order if name in by_rung]
+    base = by_rung.get(baseline)
+    for row in rungs:
+        row["speedup"] = base["median_ms"] / row["median_ms"] if base else None
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "baseline": baseline,
+        "environment": env,
+        "settings": settings,
+        "rungs": rungs,
+        "raw": raw,
+    }
+
+
+def to_markdown(timings: dict) -> str:
+    env = timings["environment"]
+    rounds = sorted({row["rounds"] for row in timings["rungs"]}) or [0]
+    lines = [
+        f"Measured on {env['cpu']} ({env['cores']} cores), {env['os']}, {env['python']}, "
+        f"numpy {env['numpy']}, {env['rustc']}; {env['distribution']}, commit "
+        f"{str(env['git_commit'])[:12]}, {env['date']}. Median of "
+        f"{rounds[0]}{f'-{rounds[-1]}' if len(rounds) > 1 else ''} rounds each; spread is "
+        "the interquartile range.",
+        "",
+        "| rung | what changed | median per call | spread: IQR (% of median) "
+        f"| speedup vs {timings['baseline']} |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for row in timings["rungs"]:
+        speedup = "n/a" if row["speedup"] is None else f"{row['speedup']:,.1f}x"
+        relative_iqr = 100 * row["iqr_ms"] / row["median_ms"]
+        lines.append(
+            f"| {row['rung']} | {row['description']} | {duration(row['median_ms'] / 1e3)} "
+            f"| {duration(row['iqr_ms'] / 1e3)} ({relative_iqr:.1f}%) | {speedup} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def speedup_chart(timings: dict) -> str:
+    """Horizontal bars of each rung's speedup over the baseline on a log scale, inline SVG."""
+    rows = [row for row in timings["rungs"] if row["speedup"]]
+    if not rows:
+        return f"<p>(no speedups: {timings['baseline']} was not timed)</p>"
+    decades = max(1, math.ceil(math.log10(max(max(r["speedup"] for r in rows), 10))))
+    label_width, bar_width, row_height = 170, 600, 26
+    width, height = label_width + bar_width + 90, row_height * len(rows) + 30
+
+    def x(speedup: float) -> float:
+        return label_width + bar_width * max(math.log10(speedup), 0) / decades
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="speedup over {timings["baseline"]}, log scale" font-size="13">'
+    ]
+    for decade in range(decades + 1):
+        gx = x(10**decade)
+        parts.append(
+            f'<line x1="{gx:.1f}" y1="0" x2="{gx:.1f}" y2="{height - 20}" stroke="#ddd"/>'
+            f'<text x="{gx:.1f}" y="{height - 5}" text-anchor="middle">{10**decade:,}x</text>'
+        )
+    for i, row in enumerate(rows):
+        y, speedup = i * row_height, row["speedup"]
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end">{row["rung"]}</text>'
+            f'<rect x="{label_width}" y="{y + 4}" width="{max(x(speedup) - label_width, 1):.1f}"'
+            f' height="{row_height - 8}" fill="#d2691e"><title>{speedup:,.1f}x</title></rect>'
+            f'<text x="{x(speedup) + 6:.1f}" y="{y + 17}">{speedup:,.1f}x</text>'
+        )
+    return "".join(parts) + "</svg>"
+
+
+def write(out: Path, timings: dict) -> dict:
+    """``timings.json``, ``timings.md`` and ``speedup.svg``; the report section."""
+    (out / "timings.json").write_text(json.dumps(timings, indent=2))
+    (out / "timings.md").write_text(to_markdown(timings))
+    (out / "speedup.svg").write_text(speedup_chart(timings))
+    return {
+        "id": "timings",
+        "title": "Timings",
+        "order": 10,
+        "environment": timings["environment"],
+        "blocks": [{"markdown": "timings.md"}, {"svg": "speedup.svg"}],
+    }
+
+
+@dataclass(frozen=True)
+class Change:
+    rung: str
+    old_ms: float
+    new_ms: float
+
+    @property
+    def percent(self) -> float:
+        return 100 * (self.new_ms / self.old_ms - 1)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    changes: list[Change]
+    threshold_percent: float
+    environment_differences: list[str]
+
+    @property
+    def regressions(self) -> list[Change]:
+        return [c for c in self.changes if c.percent > self.threshold_percent]
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"Regression check: a rung is flagged when its median is more than "
+            f"{self.threshold_percent:g}% slower than before.",
+            "",
+        ]
+        if self.environment_differences:
+            lines += [
+                "**The two runs come from different environments**, so differences of tens "
+                "of percent are expected on unchanged code. To compare two commits, time "
+                "both in one run: `tox -e compare -- BASE`.",
+                "",
+                *[f"- {line}" for line in self.environment_differences],
+                "",
+            ]
+        lines += ["| rung | before | now | change | |", "|---|---:|---:|---:|---|"]
+        for change in self.changes:
+            flag = "REGRESSION" if change in self.regressions else ""
+            lines.append(
+                f"| {change.rung} | {duration(change.old_ms / 1e3)} "
+                f"| {duration(change.new_ms / 1e3)} | {change.percent:+.1f}% | {flag} |"
+            )
+        return "\n".join(lines) + "\n"
+
+
+def compare(old: dict, new: dict, threshold_percent: float = REGRESSION_THRESHOLD_PERCENT):
+    """Each rung timed in both ``old`` and ``new`` (timings.json contents), median vs median."""
+    old_medians = {row["rung"]: row["median_ms"] for row in old["rungs"]}
+    changes = [
+        Change(row["rung"], old_medians[row["rung"]], row["median_ms"])
+        for row in new["rungs"]
+        if row["rung"] in old_medians
+    ]
+    differences = environment.differences(old["environment"], new["environment"])
+    return Comparison(changes, threshold_percent, differences)
+
+
+def add_regression_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=REGRESSION_THRESHOLD_PERCENT,
+        help="flag rungs slower by more than this many percent (default %(default)s)",
+    )
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit with status 1 when any rung is flagged",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ladder-timings", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    compare_parser = commands.add_parser("compare", help="compare two timings.json files")
+    compare_parser.add_argument("old", type=Path)
+    compare_parser.add_argument("new", type=Path)
+    add_regression_options(compare_parser)
+    args = parser.parse_args(argv)
+
+    old, new = (json.loads(path.read_text()) for path in (args.old, args.new))
+    comparison = compare(old, new, args.threshold)
+    print(comparison.to_markdown())
+    return 1 if comparison.regressions and args.fail_on_regression else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

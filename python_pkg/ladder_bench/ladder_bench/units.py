@@ -1,0 +1,21 @@
+"""How every tool prints a duration, and the regression threshold they share."""
+
+# A median this many percent slower than before is flagged (timings, criterion, compare).
+REGRESSION_THRESHOLD_PERCENT = 10.0
+
+
+def duration(seconds: float | None) -> str:
+    """About three significant digits in the unit that fits: ``1.23 s``, ``45.6 ms``, ``789 µs``."""
+    if seconds is None:
+        return "?"
+    unit, size = next(
+        (
+            (unit, size)
+            for unit, size in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6))
+            if seconds >= size
+        ),
+        ("ns", 1e-9),
+    )
+    value = seconds / size
+    decimals = 0 if value >= 100 else 1 if value >= 10 else 2
+    return f"{value:,.{decimals}f} {unit}"
