@@ -103,10 +103,8 @@ def sweep(ladder: config.Config, names: list[str], settings: Settings, log=print
                 summary, answers[name] = measure(ladder, name, size, settings.min_time, scratch)
                 rows.append({**row, "status": "measured", **summary})
                 last[name] = (work(size), summary["median_s"])
-                peak, runs = summary["peak_extra_mib"], summary["runs"]
-                log(
-                    f"   {name:<20} {duration(summary['median_s']):>10}  +{peak:.1f} MiB ({runs} runs)"
-                )
+                median, peak = duration(summary["median_s"]), summary["peak_extra_mib"]
+                log(f"   {name:<20} {median:>10}  +{peak:.1f} MiB ({summary['runs']} runs)")
             check_answers(ladder, [r for r in rows if r["size"] == size], answers, size, log)
     return rows
 
