@@ -16,10 +16,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ladder-measure", description=__doc__)
     parser.add_argument("rung", help="a rung declared in the configuration")
     parser.add_argument("--iterations", type=int, default=10, help="calls to time (default 10)")
+    parser.add_argument(
+        "--seconds", type=float, default=0.0, help="keep calling until this many seconds passed"
+    )
     parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
     args = parser.parse_args(argv)
     if args.iterations < 1:
         parser.error("--iterations must be at least 1")
+    if not args.seconds >= 0:
+        parser.error("--seconds must be a non-negative number")
     harness.set_bench_environ()
     try:
         ladder = config.load(args.config)
@@ -29,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Measuring `{rung.name}`: {rung.summary()}", flush=True)
     call, _ = harness.prepare(ladder, rung)
     call()  # warm-up
-    times, _ = harness.run_calls(call, args.iterations)
+    times, _ = harness.run_calls(call, args.iterations, args.seconds)
     print(
         f"Took a median of {duration(statistics.median(times))} per call, "
         f"mean {duration(statistics.mean(times))} ({len(times)} calls)"
