@@ -182,16 +182,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="also fail when a median grew by more than PERCENT")  # fmt: skip
     # Only for the gate's own test: a deliberately slower head.
     parser.add_argument("--head-cargo-features", default="", help=argparse.SUPPRESS)
-    parser.add_argument("--workspace", type=Path, default=Path(), help="the git repository")
-    parser.add_argument("--config", type=Path, help="default: WORKSPACE/pyproject.toml")
+    config.add_options(parser)
     parser.add_argument("--out", type=Path, default=Path("profiles"), help="output folder")
     args = parser.parse_args(argv)
-    args.workspace, args.out = args.workspace.resolve(), args.out.resolve()
-    try:
-        args.ladder = config.load(args.config or config.default_path(args.workspace))
-        args.selected = [rung.name for rung in args.ladder.select(args.rungs)]
-    except config.ConfigError as error:
-        parser.error(str(error))
+    args.out = args.out.resolve()
+    args.ladder, selected = config.from_options(parser, args, args.rungs)
+    args.selected = [rung.name for rung in selected]
     args.flamegraphs = not (args.instructions_only or args.no_flamegraphs)
     return args
 

@@ -183,8 +183,21 @@ def _load_module(spec: str, root: Path):
     return sys.modules[key]
 
 
-def default_path(workspace: Path) -> Path:
-    return Path(workspace) / "pyproject.toml"
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """--workspace and --config, which every command takes."""
+    parser.add_argument("--workspace", type=Path, default=Path(), help="the repository")
+    parser.add_argument("--config", type=Path, help="default: WORKSPACE/pyproject.toml")
+
+
+def from_options(parser: argparse.ArgumentParser, args, names: str | None, peers: bool = False):
+    """The ladder of ``args.config`` and the rungs ``names`` selects (see ``select``);
+    resolves ``args.workspace``. A configuration error is the parser's error."""
+    args.workspace = args.workspace.resolve()
+    try:
+        ladder = load(args.config or args.workspace / "pyproject.toml")
+        return ladder, ladder.select(names, peers=peers)
+    except ConfigError as error:
+        parser.error(str(error))
 
 
 def parse_size(text: str) -> dict:

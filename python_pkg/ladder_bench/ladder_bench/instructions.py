@@ -208,15 +208,10 @@ def main(argv: list[str] | None = None) -> int:
                         "n_points=100 (default: the configuration's default-size)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="the configuration's quick-size")
     parser.add_argument("--out", type=Path, default=Path("profiles"))
-    parser.add_argument("--workspace", type=Path, default=Path())
-    parser.add_argument("--config", type=Path, help="default: WORKSPACE/pyproject.toml")
+    config.add_options(parser)
     args = parser.parse_args(argv)
-    out, workspace = args.out.resolve(), args.workspace.resolve()
-    try:
-        ladder = config.load(args.config or config.default_path(workspace))
-        rungs = ladder.select(args.rungs)
-    except config.ConfigError as error:
-        parser.error(str(error))
+    ladder, rungs = config.from_options(parser, args, args.rungs)
+    out, workspace = args.out.resolve(), args.workspace
     if args.calls is not None and args.calls < 1:
         parser.error("--calls must be at least 1")
     size = ladder.quick_size if args.quick else args.size or ladder.default_size

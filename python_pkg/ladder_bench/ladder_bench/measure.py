@@ -6,7 +6,6 @@ The seed's measure.py as a command, for any declared rung (the array API include
 import argparse
 import statistics
 import sys
-from pathlib import Path
 
 from . import config, harness
 from .units import duration
@@ -19,18 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seconds", type=float, default=0.0, help="keep calling until this many seconds passed"
     )
-    parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
+    config.add_options(parser)
     args = parser.parse_args(argv)
     if args.iterations < 1:
         parser.error("--iterations must be at least 1")
     if not args.seconds >= 0:
         parser.error("--seconds must be a non-negative number")
     harness.set_bench_environ()
-    try:
-        ladder = config.load(args.config)
-        rung = ladder.rung(args.rung)
-    except config.ConfigError as error:
-        parser.error(str(error))
+    ladder, (rung,) = config.from_options(parser, args, args.rung, peers=True)
     print(f"Measuring `{rung.name}`: {rung.summary()}", flush=True)
     call, _ = harness.prepare(ladder, rung)
     call()  # warm-up

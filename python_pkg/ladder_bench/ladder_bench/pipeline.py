@@ -49,8 +49,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer rounds, shorter profiles")
     parser.add_argument("--rungs", help="comma-separated (default: every declared rung)")
     parser.add_argument("--out", type=Path, default=Path("profiles"), help="output folder")
-    parser.add_argument("--workspace", type=Path, default=Path(), help="the repository")
-    parser.add_argument("--config", type=Path, help="default: WORKSPACE/pyproject.toml")
+    config.add_options(parser)
     parser.add_argument("--no-profiles", action="store_true", help="skip the py-spy phase")
     parser.add_argument("--no-criterion", action="store_true", help="skip cargo bench")
     parser.add_argument(
@@ -64,12 +63,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compare", type=Path, help="an earlier timings.json to check against")
     timings.add_regression_options(parser)
     args = parser.parse_args(argv)
-    args.workspace = args.workspace.resolve()
-    try:
-        args.ladder = config.load(args.config or config.default_path(args.workspace))
-        args.selected = args.ladder.select(args.rungs)
-    except config.ConfigError as error:
-        parser.error(str(error))
+    args.ladder, args.selected = config.from_options(parser, args, args.rungs)
     args.old_timings = json.loads(args.compare.read_text()) if args.compare else None
     return args
 

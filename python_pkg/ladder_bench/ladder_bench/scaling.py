@@ -152,15 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-time", type=float, help="seconds of calls per cell (default 2, "
                         "quick 0.3)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("profiles"))
-    parser.add_argument("--workspace", type=Path, default=Path())
-    parser.add_argument("--config", type=Path, help="default: WORKSPACE/pyproject.toml")
+    config.add_options(parser)
     args = parser.parse_args(argv)
-    workspace = args.workspace.resolve()
-    try:
-        ladder = config.load(args.config or config.default_path(workspace))
-        names = [r.name for r in ladder.select(args.approaches, peers=True)]
-    except config.ConfigError as error:
-        parser.error(str(error))
+    ladder, approaches = config.from_options(parser, args, args.approaches, peers=True)
     if sys.platform != "linux":
         parser.error("the sweep reads peak memory from /proc: it runs on Linux only")
     defaults = Settings.defaults(ladder, args.quick)
@@ -170,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         defaults.min_time if args.min_time is None else args.min_time,
     )
     started = time.perf_counter()
-    result = run(args.out.resolve(), workspace, ladder, settings, names)
+    names = [approach.name for approach in approaches]
+    result = run(args.out.resolve(), args.workspace, ladder, settings, names)
     print(f"\n{scaling_report.to_markdown(result)}")
     print(f"Wrote scaling.json, scaling.md and scaling.png into {args.out.resolve()} "
           f"in {time.perf_counter() - started:.0f}s.")  # fmt: skip
