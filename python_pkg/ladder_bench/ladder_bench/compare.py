@@ -4,7 +4,7 @@
         [--instructions-only] [--no-flamegraphs] [--gate-walltime 20]
 
 Builds each commit's wheel into its own virtualenv (``target/compare/``, inside the
-repository), with this checkout's tooling beside it, then, for every rung the two have
+repository), with a copy of this tooling beside it, then, for every rung the two have
 in common (the rungs are this checkout's configuration):
 
 1. counts instructions per call under callgrind on both sides (``ladder_bench.instructions``):
@@ -23,6 +23,7 @@ and ``compare.json`` into --out.
 """
 
 import argparse
+import importlib.metadata
 import json
 import os
 import shutil
@@ -37,7 +38,7 @@ from . import config, flamediff, harness, instructions, profiling, report, timin
 from .config import tomllib
 from .units import REGRESSION_THRESHOLD_PERCENT
 
-TOOLING = Path(__file__).resolve().parent.parent  # this package's project folder
+TOOLING = Path(__file__).resolve().parent  # this package, as installed here
 
 
 @dataclass(frozen=True)
@@ -74,18 +75,28 @@ def build(workspace: Path, scratch: Path, label: str, ref: str | None, features:
         maturin = tomllib.loads((source / "pyproject.toml").read_text())["tool"]["maturin"]
         features = ",".join([*maturin.get("features", []), features])
         build_args = ["--config-settings", f"build-args=--features {features}"]
-    install = [
-        str(python),
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        *build_args,
-        str(source),
-        str(TOOLING),
-    ]
-    subprocess.run(install, check=True, env=env)
+    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, *build_args, str(source), *core_requirements()], check=True, env=env)
+    install_tooling(python)
     return Side(label, ref, python)
+
+
+def core_requirements() -> list[str]:
+    """What this tooling needs without extras (tomli on Python 3.10), as pip arguments."""
+    requires = importlib.metadata.requires("ladder-bench") or []
+    return [requirement for requirement in requires if "extra ==" not in requirement]
+
+
+def install_tooling(python: Path) -> None:
+    """A copy of this tooling (pure Python) into ``python``'s site-packages: the harness
+    child there must be this checkout's, whatever the commit measured."""
+    completed = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    target = Path(completed.stdout.strip()) / TOOLING.name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(TOOLING, target, ignore=shutil.ignore_patterns("__pycache__"))
 
 
 def time_interleaved(ladder, base: Side, head: Side, rungs: list[str], rounds: int, seconds: float):
