@@ -76,7 +76,8 @@ def section(out: Path, profiles: list[Profile], descriptions: dict[str, str]) ->
         "title": "Flamegraphs",
         "order": 60,
         "intro": "py-spy `--native` on the harness calling each rung. Each box is a function; "
-        "its width is the share of samples in which it was on the stack, callers below callees. "
+        "its width is the share of samples in which it was on the stack; the root is at the top "
+        "and each function's callees hang below it. "
         "Click to zoom, Ctrl-F (or the Search button) to highlight a function. To explore a "
         "speedscope file, drop it on https://www.speedscope.app (read in your browser, not "
         "uploaded).",

@@ -53,7 +53,7 @@ def to_markdown(timings: dict) -> str:
     rounds = sorted({row["rounds"] for row in timings["rungs"]}) or [0]
     lines = [
         f"Measured on {env['cpu']} ({env['cores']} cores), {env['os']}, {env['python']}, "
-        f"numpy {env['numpy']}, {env['rustc']}; {env['distribution']}, commit "
+        f"numpy {env['numpy']}, {env['rustc']}, pyo3 {env['pyo3']}; {env['distribution']}, commit "
         f"{str(env['git_commit'])[:12]}, {env['date']}. Median of "
         f"{rounds[0]}{f'-{rounds[-1]}' if len(rounds) > 1 else ''} rounds each; spread is "
         "the interquartile range.",
