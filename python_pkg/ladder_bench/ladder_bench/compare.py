@@ -110,49 +110,16 @@ def time_interleaved(ladder, base: Side, head: Side, rungs: list[str], rounds: i
     return samples
 
 
-@dataclass(frozen=True)
-class InstructionChange:
-    rung: str
-    base: float
-    head: float
-    threshold_percent: float
-
-    @property
-    def percent(self) -> float:
-        return 100 * (self.head / self.base - 1)
-
-    @property
-    def grew(self) -> bool:
-        return self.percent > self.threshold_percent
-
-
-def instruction_table(changes: list[InstructionChange]) -> str:
-    lines = [
-        "Instructions per call (callgrind): the gate. A rung fails when it grew by more "
-        "than its threshold.",
-        "",
-        "| rung | base | head | change | threshold | |",
-        "|---|---:|---:|---:|---:|---|",
-    ]
-    for c in changes:
-        verdict = "**GREW**" if c.grew else "ok"
-        lines.append(
-            f"| {c.rung} | {c.base:,.0f} | {c.head:,.0f} | {c.percent:+.2f}% | "
-            f"{c.threshold_percent:g}% | {verdict} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def count_instructions(
     ladder, sides: list[Side], rungs: list[str], size
-) -> list[InstructionChange]:
+) -> list[instructions.Change]:
     counted = {}
     for side in sides:
         print(f"   {side.label}:", flush=True)
         rows = instructions.count(str(side.python), ladder.path, rungs, None, size)
         counted[side.label] = {row["rung"]: row["instructions_per_call"] for row in rows}
     return [
-        InstructionChange(rung, counted["base"][rung], counted["head"][rung],
+        instructions.Change(rung, counted["base"][rung], counted["head"][rung],
                           ladder.gate_rungs.get(rung, ladder.gate_threshold_percent))
         for rung in rungs if rung in counted["base"] and rung in counted["head"]
     ]  # fmt: skip
@@ -277,7 +244,7 @@ def write(args, refs, changes, comparison, samples, links, size) -> str:
         f"{f' ({refs[1][:12]})' if refs[1] else ''}"
         f"{f' built with --features {features}' if features else ''}, in one run on this "
         "machine.\n\n",
-        instruction_table(changes),
+        instructions.gate_table(changes),
     ]
     if comparison is not None:
         gate_note = "a gate" if args.gate_walltime is not None else "shown, not a gate"

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import config, environment, harness, report
@@ -174,6 +175,41 @@ def run(out: Path, workspace: Path, ladder, rungs, calls, size, wall_clock=None)
         "blocks": [{"markdown": "instructions.md"}],
     })  # fmt: skip
     return result
+
+
+@dataclass(frozen=True)
+class Change:
+    """A rung's instructions per call in two builds, against its gate threshold."""
+
+    rung: str
+    base: float
+    head: float
+    threshold_percent: float
+
+    @property
+    def percent(self) -> float:
+        return 100 * (self.head / self.base - 1)
+
+    @property
+    def grew(self) -> bool:
+        return self.percent > self.threshold_percent
+
+
+def gate_table(changes: list[Change]) -> str:
+    lines = [
+        "Instructions per call (callgrind): the gate. A rung fails when it grew by more "
+        "than its threshold.",
+        "",
+        "| rung | base | head | change | threshold | |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for c in changes:
+        verdict = "**GREW**" if c.grew else "ok"
+        lines.append(
+            f"| {c.rung} | {c.base:,.0f} | {c.head:,.0f} | {c.percent:+.2f}% | "
+            f"{c.threshold_percent:g}% | {verdict} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _timings_of_this_commit(out: Path, workspace: Path) -> dict | None:
