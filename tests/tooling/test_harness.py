@@ -34,6 +34,20 @@ def test_a_pyproject_without_the_table_is_a_clear_error(tmp_path):
         config.load(tmp_path / "pyproject.toml")
 
 
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('{ name = "a", call = "m:f" }', r"entry 'a': lacks \['workload'\]"),
+        ('{ name = "a", call = "m:f", workload = "m:w", wokrload = "x" }',
+         r"entry 'a': unknown keys \['wokrload'\]"),
+    ],
+)  # fmt: skip
+def test_a_wrong_rung_entry_is_named(tmp_path, entry, message):
+    (tmp_path / "pyproject.toml").write_text(f"[tool.ladder-bench]\nrungs = [{entry}]\n")
+    with pytest.raises(config.ConfigError, match=message):
+        config.load(tmp_path / "pyproject.toml")
+
+
 def test_the_child_mode_calls_each_rung_and_reports_its_times():
     request = {"config": str(LADDER.path), "rungs": ["v5_find_all_in_rust", "match_points"],
                "calls": 3, "size": {"n_polygons": 50, "n_points": 5}}  # fmt: skip

@@ -130,8 +130,12 @@ def load(path: Path) -> Config:
         entries = table.get(key, [])
         for entry in entries:
             missing = {"name", "call", "workload"} - set(entry)
-            if missing:
-                raise ConfigError(f"{path}: a [[tool.{SECTION}.{key}]] lacks {sorted(missing)}")
+            unknown = set(entry) - {"name", "call", "workload", "description", "answer"}
+            if missing or unknown:
+                raise ConfigError(
+                    f"{path}: {key} entry {entry.get('name', '?')!r}: "
+                    + (f"lacks {sorted(missing)}" if missing else f"unknown keys {sorted(unknown)}")
+                )
         return [Rung(root=root, kind=kind, **entry) for entry in entries]
 
     gate = table.get("instruction-gate", {})
