@@ -6,6 +6,7 @@ The tooling itself (``python_pkg/ladder_bench``) knows nothing of polygons.
 """
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -22,6 +23,7 @@ def array_example(n_polygons: int = 1000, n_points: int = 100):
     return centers, areas, points, MAX_DIST
 
 
+@lru_cache(maxsize=1)  # the sweep checks every approach's answer at one size in turn
 def _example_with_area_errors(n_polygons: int, n_points: int):
     """Also a bound on each area's rounding error: n * eps * sum(|terms|) (Higham 4.2).
     Far from the origin the terms are large and "equal" areas differ by more than 1e-9."""
