@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config, environment, harness, report
+from .units import progress
 
 TARGET_INSTRUCTIONS = 200_000_000
 MAX_CALLS = 1000
@@ -102,7 +103,7 @@ def per_call(python: str, config_path: Path, rung: str, calls: int | None, size)
     }
 
 
-def count(python: str, config_path: Path, rungs: list[str], calls, size, log=print) -> list:
+def count(python: str, config_path: Path, rungs: list[str], calls, size, log=progress) -> list:
     """Per-call counts of ``rungs`` (those the interpreter's package has), two at a time:
     counts do not depend on what else runs, so both cores can be used."""
 

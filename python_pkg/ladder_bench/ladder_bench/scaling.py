@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config, harness, report, scaling_report
-from .units import duration
+from .units import duration, progress
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def exact_agreement(answer, reference, size: dict) -> dict:
     return {"same": same, "ties": 0, "different": answer.size - same}
 
 
-def sweep(ladder: config.Config, names: list[str], settings: Settings, log=print) -> list[dict]:
+def sweep(ladder: config.Config, names: list[str], settings: Settings, log=progress) -> list[dict]:
     """Measure every approach at every size, in size order, skipping what would not fit:
     an approach skipped once, or projected (from its last size, in proportion to the work)
     past the budget."""

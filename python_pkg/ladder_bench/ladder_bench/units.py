@@ -1,4 +1,4 @@
-"""How every tool prints a duration, and the regression threshold they share."""
+"""How every tool prints a duration and its progress, and the regression threshold they share."""
 
 # A median this many percent slower than before is flagged (timings, criterion, compare).
 REGRESSION_THRESHOLD_PERCENT = 10.0
@@ -19,3 +19,8 @@ def duration(seconds: float | None) -> str:
     value = seconds / size
     decimals = 0 if value >= 100 else 1 if value >= 10 else 2
     return f"{value:,.{decimals}f} {unit}"
+
+
+def progress(*args: object) -> None:
+    """A progress line, shown at once even when the output is a pipe (tox, CI logs)."""
+    print(*args, flush=True)
