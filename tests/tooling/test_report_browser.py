@@ -14,7 +14,10 @@ from conftest import SMOKE_RUNGS
 
 webdriver = pytest.importorskip("selenium.webdriver")
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Debian's chromium, or the Google Chrome that GitHub's Ubuntu runners ship.
+CHROMIUM = next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
+)
 CHROMEDRIVER = shutil.which("chromedriver")
 
 if not (CHROMIUM and CHROMEDRIVER):
