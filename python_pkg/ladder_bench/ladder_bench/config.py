@@ -64,7 +64,7 @@ class Rung:
         """The one-line description: the configured one, else the call's module docstring."""
         if self.description:
             return self.description
-        module = sys.modules.get(self.call.partition(":")[0]) or _load_module(self.call, self.root)
+        module = _load_module(self.call, self.root)
         return (module.__doc__ or "").strip().partition("\n")[0]
 
 

@@ -99,11 +99,13 @@ def _reset_peak_memory() -> int:
 def measure(config, rung, request: dict) -> dict:
     """One rung, as the child mode's ``request`` asks."""
     try:
+        if request.get("check"):  # is it there? (no workload built)
+            rung.resolve_call()
+            rung.resolve_workload()
+            return {"status": "ok"}
         call, args = prepare(config, rung, request.get("size"))
     except (ImportError, AttributeError) as error:
         return {"status": "missing", "error": str(error)}
-    if request.get("check"):
-        return {"status": "ok"}
     if request.get("warmup", True):
         call()  # imports, JIT compilation, thread pools, caches
     result: dict = {"status": "ok"}
