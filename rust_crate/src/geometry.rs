@@ -19,9 +19,11 @@ impl Point {
         Self { x, y }
     }
 
-    /// Euclidean distance, with the square root the seed takes for every polygon.
+    /// Euclidean distance, a square root per polygon as the seed takes it; `hypot`
+    /// scales internally, so it neither underflows nor overflows where the plain
+    /// `sqrt(dx * dx + dy * dy)` would.
     pub fn distance(self, other: Point) -> f64 {
-        self.distance_squared(other).sqrt()
+        (self.x - other.x).hypot(self.y - other.y)
     }
 
     /// Squared Euclidean distance: enough to compare against a squared threshold.
@@ -36,6 +38,77 @@ impl Point {
     }
 }
 
+/// "Strictly closer than `max_dist`", for one `max_dist`, decided the cheapest way
+/// that is exact for it. Loops that test many points are generic over this, so the
+/// choice is made once per `max_dist`, not once per polygon: see [`MaxDist`].
+pub trait Closeness: Copy + Send + Sync {
+    fn is_close(self, a: Point, b: Point) -> bool;
+}
+
+/// Compares squared distances: no square root, and as exact as the distance itself
+/// while `max_dist` squared is a normal float.
+#[derive(Clone, Copy, Debug)]
+pub struct SquaredBelow(f64);
+
+impl Closeness for SquaredBelow {
+    #[inline]
+    fn is_close(self, a: Point, b: Point) -> bool {
+        a.distance_squared(b) < self.0
+    }
+}
+
+/// Compares distances: for a `max_dist` so small that its square underflows (below
+/// about 1.5e-154) or so large that it overflows (above about 1.3e154).
+#[derive(Clone, Copy, Debug)]
+pub struct Below(f64);
+
+impl Closeness for Below {
+    #[inline]
+    fn is_close(self, a: Point, b: Point) -> bool {
+        a.distance(b) < self.0
+    }
+}
+
+/// A `max_dist` with the comparison that is exact for it. The one distance rule of
+/// every rung: a center is close when its distance is strictly less than `max_dist`;
+/// nothing is closer than a zero, negative or NaN `max_dist`, and every distance that
+/// is a finite float is closer than an infinite one.
+#[derive(Clone, Copy, Debug)]
+pub enum MaxDist {
+    Squared(SquaredBelow),
+    Plain(Below),
+}
+
+impl MaxDist {
+    /// 2^-500 ..= 2^500: squares between 2^-1000 and 2^1000 are normal floats, and a
+    /// distance whose square underflows next to them is far below `max_dist` anyway.
+    const SQUARES_EXACTLY: std::ops::RangeInclusive<f64> =
+        3.054936363499605e-151..=3.273390607896142e150;
+
+    pub fn new(max_dist: f64) -> Self {
+        if Self::SQUARES_EXACTLY.contains(&max_dist) {
+            Self::Squared(SquaredBelow(max_dist * max_dist))
+        } else if max_dist > 0.0 {
+            Self::Plain(Below(max_dist))
+        } else {
+            // Zero, negative or NaN: no squared distance is below 0.
+            Self::Squared(SquaredBelow(0.0))
+        }
+    }
+}
+
+/// Runs `$body` with `$closeness` bound to the [`Closeness`] of `$max_dist`: one copy
+/// of the loop in `$body` per comparison, so the loops themselves do not branch on it.
+macro_rules! with_closeness {
+    ($max_dist:expr, |$closeness:ident| $body:expr) => {
+        match $max_dist {
+            $crate::geometry::MaxDist::Squared($closeness) => $body,
+            $crate::geometry::MaxDist::Plain($closeness) => $body,
+        }
+    };
+}
+pub(crate) use with_closeness;
+
 /// Why a polygon could not be built.
 #[derive(Clone, Debug, PartialEq)]
 pub enum GeometryError {
@@ -45,6 +118,8 @@ pub enum GeometryError {
     TooFewVertices { vertices: usize },
     /// NaN or infinite coordinates have no center or area.
     NonFinite { axis: &'static str, index: usize },
+    /// Finite vertices so large that the center or the area overflows.
+    Overflow { what: &'static str },
 }
 
 impl fmt::Display for GeometryError {
@@ -62,18 +137,23 @@ impl fmt::Display for GeometryError {
             Self::NonFinite { axis, index } => {
                 write!(f, "{axis}[{index}] is not finite (NaN or infinity)")
             }
+            Self::Overflow { what } => write!(
+                f,
+                "the polygon's {what} overflows to infinity: its vertices are too large"
+            ),
         }
     }
 }
 
 impl std::error::Error for GeometryError {}
 
-/// A polygon given by its vertices, with its center computed once.
+/// A polygon given by its vertices, with its center and area computed once.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Polygon {
     x: Vec<f64>,
     y: Vec<f64>,
     center: Point,
+    area: f64,
 }
 
 impl Polygon {
@@ -97,7 +177,14 @@ impl Polygon {
             }
         }
         let center = Point::new(mean(&x), mean(&y));
-        Ok(Self { x, y, center })
+        if !(center.x.is_finite() && center.y.is_finite()) {
+            return Err(GeometryError::Overflow { what: "center" });
+        }
+        let area = shoelace_area(&x, &y);
+        if !area.is_finite() {
+            return Err(GeometryError::Overflow { what: "area" });
+        }
+        Ok(Self { x, y, center, area })
     }
 
     pub fn x(&self) -> &[f64] {
@@ -114,18 +201,22 @@ impl Polygon {
         self.center
     }
 
-    /// The shoelace area, in the seed's form
-    /// `0.5 * |x . roll(y, 1) - y . roll(x, 1)|`.
+    /// The shoelace area.
     pub fn area(&self) -> f64 {
-        let n = self.x.len();
-        let previous = |i: usize| if i == 0 { n - 1 } else { i - 1 };
-        let (mut x_dot_rolled_y, mut y_dot_rolled_x) = (0.0, 0.0);
-        for i in 0..n {
-            x_dot_rolled_y += self.x[i] * self.y[previous(i)];
-            y_dot_rolled_x += self.y[i] * self.x[previous(i)];
-        }
-        0.5 * (x_dot_rolled_y - y_dot_rolled_x).abs()
+        self.area
     }
+}
+
+/// The shoelace area, in the seed's form `0.5 * |x . roll(y, 1) - y . roll(x, 1)|`.
+fn shoelace_area(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len();
+    let previous = |i: usize| if i == 0 { n - 1 } else { i - 1 };
+    let (mut x_dot_rolled_y, mut y_dot_rolled_x) = (0.0, 0.0);
+    for i in 0..n {
+        x_dot_rolled_y += x[i] * y[previous(i)];
+        y_dot_rolled_x += y[i] * x[previous(i)];
+    }
+    0.5 * (x_dot_rolled_y - y_dot_rolled_x).abs()
 }
 
 impl AsRef<Polygon> for Polygon {
@@ -139,28 +230,21 @@ fn mean(values: &[f64]) -> f64 {
 }
 
 /// The polygons whose center is strictly closer than `max_dist` to `point`, in
-/// input order. Compares squared distances, so no square root per polygon.
-/// A negative or NaN `max_dist` matches nothing, as "distance < max_dist" says.
+/// input order. Compares squared distances where that is exact (no square root per
+/// polygon): see [`MaxDist`].
 pub fn find_close_polygons<P: AsRef<Polygon>>(
     polygons: &[P],
     point: Point,
     max_dist: f64,
 ) -> Vec<&P> {
-    // d < max_dist is d^2 < max_dist^2 only when max_dist >= 0 (a NaN
-    // max_dist squares to NaN, which no distance is below).
-    if max_dist < 0.0 {
-        return Vec::new();
-    }
-    let max_dist_squared = max_dist * max_dist;
-    polygons
+    with_closeness!(MaxDist::new(max_dist), |closeness| polygons
         .iter()
-        .filter(|polygon| polygon.as_ref().center().distance_squared(point) < max_dist_squared)
-        .collect()
+        .filter(|polygon| closeness.is_close(polygon.as_ref().center(), point))
+        .collect())
 }
 
-/// The same search with a square root per polygon, as the seed's v2 and v3 do
-/// it. Kept so the bindings' ladder and the benches can show what the square
-/// root costs.
+/// The same search with a distance (a square root) per polygon, as the seed's v2 and
+/// v3 do it. Kept so the bindings' ladder and the benches can show what that costs.
 pub fn find_close_polygons_sqrt<P: AsRef<Polygon>>(
     polygons: &[P],
     point: Point,
@@ -335,10 +419,59 @@ mod tests {
     }
 
     #[test]
+    fn tiny_and_huge_max_dist_are_decided_exactly() {
+        let origin =
+            [Polygon::new(vec![-1.0, 1.0, 1.0, -1.0], vec![-1.0, -1.0, 1.0, 1.0]).unwrap()];
+        assert_eq!(origin[0].center(), Point::new(0.0, 0.0));
+        for max_dist in [5e-324, 1e-200, 1e-160, 1e-150, 1.0, 1e150, 1e200, f64::MAX] {
+            let inside = f64::from_bits(max_dist.to_bits() - 1);
+            let outside = f64::from_bits(max_dist.to_bits() + 1);
+            for (point, close) in [
+                (Point::new(0.0, 0.0), true),
+                (Point::new(inside, 0.0), true),
+                (Point::new(0.0, -inside), true),
+                (Point::new(max_dist, 0.0), false),
+                (Point::new(0.0, max_dist), false),
+                (Point::new(outside, 0.0), false),
+            ] {
+                let found = find_close_polygons(&origin, point, max_dist).len() == 1;
+                let found_sqrt = find_close_polygons_sqrt(&origin, point, max_dist).len() == 1;
+                assert_eq!(
+                    (found, found_sqrt),
+                    (close, close),
+                    "{point:?} {max_dist:e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn polygons_whose_area_or_center_overflows_are_errors() {
+        let big = 1e200;
+        assert_eq!(
+            Polygon::new(vec![0.0, big, big, 0.0], vec![0.0, 0.0, big, big]),
+            Err(GeometryError::Overflow { what: "area" })
+        );
+        let max = f64::MAX;
+        assert_eq!(
+            Polygon::new(vec![max, max, max], vec![0.0, 1.0, 0.0]),
+            Err(GeometryError::Overflow { what: "center" })
+        );
+    }
+
+    #[test]
     fn infinite_max_dist_matches_everything() {
         let polygons = three_squares();
-        let close = find_close_polygons(&polygons, Point::new(1e6, -1e6), f64::INFINITY);
-        assert_eq!(close.len(), 3);
+        for point in [Point::new(1e6, -1e6), Point::new(1e300, -1e300)] {
+            assert_eq!(
+                find_close_polygons(&polygons, point, f64::INFINITY).len(),
+                3
+            );
+            assert_eq!(
+                find_close_polygons_sqrt(&polygons, point, f64::INFINITY).len(),
+                3
+            );
+        }
     }
 
     #[test]

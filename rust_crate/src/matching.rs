@@ -4,9 +4,11 @@
 //! "Best" is v1's rule: among the polygons whose center is strictly closer than
 //! `max_dist`, the one with the smallest area, the first in input order on ties.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use rayon::prelude::*;
 
-use crate::geometry::{Point, Polygon};
+use crate::geometry::{with_closeness, Closeness, MaxDist, Point, Polygon};
 
 /// Why candidates could not be built from raw parts.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,14 +82,15 @@ impl Candidates {
 
     /// The best polygon for `point`, by looking at every polygon.
     pub fn best_match(&self, point: Point, max_dist: f64) -> Option<usize> {
-        if max_dist < 0.0 {
-            return None; // d < max_dist is d^2 < max_dist^2 only when max_dist >= 0
-        }
-        let max_dist_squared = max_dist * max_dist;
+        with_closeness!(MaxDist::new(max_dist), |closeness| self
+            .best_match_by(point, closeness))
+    }
+
+    fn best_match_by(&self, point: Point, closeness: impl Closeness) -> Option<usize> {
         // Zipped rather than indexed: no bounds checks in the loop that does all the work.
         let mut best: Option<(f64, usize)> = None;
-        for (i, (center, &area)) in self.centers.iter().zip(&self.areas).enumerate() {
-            if center.distance_squared(point) < max_dist_squared
+        for (i, (&center, &area)) in self.centers.iter().zip(&self.areas).enumerate() {
+            if closeness.is_close(center, point)
                 && best.is_none_or(|(best_area, _)| area < best_area)
             {
                 best = Some((area, i));
@@ -106,7 +109,7 @@ impl Candidates {
 /// plain data instead of chasing an index per candidate.
 #[derive(Debug)]
 pub struct Grid {
-    max_dist_squared: f64,
+    max_dist: MaxDist,
     origin: Point,
     cell: f64,
     columns: usize,
@@ -124,9 +127,15 @@ impl Grid {
     /// the cells instead of allocating millions of empty ones.
     const CELLS_PER_CANDIDATE: f64 = 4.0;
 
+    /// Cells are this much wider than `max_dist`: a point's cell is computed with
+    /// rounding, up to about 2^-50 of its cell index (at most 4 candidates' worth of
+    /// cells per axis) away from the exact one, so a center closer than `max_dist` could
+    /// otherwise land two cells from the point's.
+    const CELL_MARGIN: f64 = 1.0 + 1.0 / 65536.0;
+
     pub fn new(candidates: &Candidates, max_dist: f64) -> Self {
         let mut grid = Self {
-            max_dist_squared: max_dist * max_dist,
+            max_dist: MaxDist::new(max_dist),
             origin: Point::new(0.0, 0.0),
             cell: 1.0,
             columns: 0,
@@ -153,7 +162,7 @@ impl Grid {
             },
         );
         let max_cells = Self::CELLS_PER_CANDIDATE * candidates.len() as f64;
-        let mut cell = max_dist;
+        let mut cell = max_dist * Self::CELL_MARGIN;
         while ((max.x - min.x) / cell + 1.0) * ((max.y - min.y) / cell + 1.0) > max_cells {
             cell *= 2.0;
         }
@@ -204,6 +213,11 @@ impl Grid {
 
     /// The best polygon for `point`, looking only at the 3 x 3 cells around it.
     pub fn best_match(&self, point: Point) -> Option<usize> {
+        with_closeness!(self.max_dist, |closeness| self
+            .best_match_by(point, closeness))
+    }
+
+    fn best_match_by(&self, point: Point, closeness: impl Closeness) -> Option<usize> {
         if self.columns == 0 {
             return None;
         }
@@ -225,9 +239,8 @@ impl Grid {
                 .iter()
                 .zip(&self.areas[span.clone()])
                 .zip(&self.indices[span]);
-            for ((center, &area), &index) in nearby {
-                if center.distance_squared(point) < self.max_dist_squared
-                    && best.is_none_or(|best| (area, index) < best)
+            for ((&center, &area), &index) in nearby {
+                if closeness.is_close(center, point) && best.is_none_or(|best| (area, index) < best)
                 {
                     best = Some((area, index));
                 }
@@ -242,15 +255,41 @@ impl Grid {
 
     /// The best polygon for every point, spread over all cores when there are enough points.
     pub fn best_matches(&self, points: &[Point]) -> Vec<Option<usize>> {
-        if points.len() < Self::MIN_POINTS_FOR_THREADS {
-            return points.iter().map(|&p| self.best_match(p)).collect();
+        if points.len() >= Self::MIN_POINTS_FOR_THREADS {
+            if let Some(threads) = thread_pool() {
+                return threads.install(|| {
+                    points
+                        .par_iter()
+                        .with_min_len(256)
+                        .map(|&p| self.best_match(p))
+                        .collect()
+                });
+            }
         }
-        points
-            .par_iter()
-            .with_min_len(256)
-            .map(|&p| self.best_match(p))
-            .collect()
+        // Few points, or no threads to be had: this thread does it all.
+        points.iter().map(|&p| self.best_match(p)).collect()
     }
+}
+
+/// The threads of this process. Not rayon's global pool, which does not survive
+/// `fork`: a forked child (Python's multiprocessing does that on Linux before 3.14)
+/// inherits the pool's bookkeeping but none of its threads, and would wait for them
+/// forever. This pool is built again in a process whose id has changed.
+fn thread_pool() -> Option<Arc<rayon::ThreadPool>> {
+    static POOL: Mutex<Option<(u32, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((owner, threads)) = pool.as_ref() {
+        if *owner == pid {
+            return Some(Arc::clone(threads));
+        }
+    }
+    // A parent's pool must not be dropped in the child: joining threads that are not
+    // there would hang as well. Its memory is the price of the fork.
+    std::mem::forget(pool.take());
+    let threads = Arc::new(rayon::ThreadPoolBuilder::new().build().ok()?);
+    *pool = Some((pid, Arc::clone(&threads)));
+    Some(threads)
 }
 
 #[cfg(test)]
