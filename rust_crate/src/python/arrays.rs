@@ -4,12 +4,13 @@
 //! The inputs are copied into Rust once (16 bytes per center or point, 8 per area):
 //! that copy is what lets the GIL go while the grid is built and searched in parallel
 //! (holding numpy borrows while detached is an open soundness question, rust-numpy
-//! issue 497). The output vector becomes the numpy array without a copy.
+//! issue 497). The points are matched in chunks, so Ctrl-C interrupts a long call. The
+//! output vector becomes the numpy array without a copy.
 
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 
-use super::convert;
+use super::{convert, interruptible};
 use crate::matching::{Candidates, Grid};
 
 /// For each point, the index of its best polygon (-1 where none is closer than max_dist).
@@ -27,13 +28,13 @@ fn match_points<'py>(
     )?;
     let points = convert::points(points, "points")?;
     let max_dist = convert::max_dist(max_dist)?;
-    let best: Vec<i64> = py.detach(|| {
-        let grid = Grid::new(&candidates, max_dist);
-        let best = grid.best_matches(&points);
-        best.into_iter()
+    let grid = py.detach(|| Grid::new(&candidates, max_dist));
+    let best = interruptible::map_chunks(py, &points, candidates.len(), |points| {
+        grid.best_matches(points)
+            .into_iter()
             .map(|b| b.map_or(-1, |i| i as i64))
             .collect()
-    });
+    })?;
     Ok(best.into_pyarray(py))
 }
 

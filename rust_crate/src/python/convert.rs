@@ -1,14 +1,16 @@
 //! The one place where Python inputs become core values and core errors become
 //! Python exceptions: TypeError for a wrong type or dtype, ValueError for a bad
-//! shape or value. Nothing past this module needs to validate or can panic on
-//! user input.
+//! shape or value, each naming the argument (and, in a list, the index) and showing
+//! numbers as Python's `repr` does. Nothing past this module needs to validate or
+//! can panic on user input.
 
 use numpy::{
-    dtype, Ix1, Ix2, PyArray, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray,
-    PyUntypedArrayMethods,
+    dtype, Ix1, Ix2, PyArray, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray,
+    PyUntypedArray, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyList, PyTuple, PyType};
 
 use crate::geometry::{GeometryError, Point, Polygon};
 use crate::matching::MatchError;
@@ -55,17 +57,20 @@ pub fn values(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
 }
 
 fn coordinates(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
-    let array = float64_array::<Ix1>(value, name)?.try_readonly()?;
+    let array = float64_array::<Ix1>(value, name)?;
     Ok(array.as_array().iter().copied().collect())
 }
 
 /// A point from a float64 array of shape (2,).
 pub fn point(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Point> {
-    let array = float64_array::<Ix1>(value, name)?.try_readonly()?;
+    let array = float64_array::<Ix1>(value, name)?;
     match array.as_slice() {
-        Ok(&[x, y]) => finite_point(x, y, name),
+        Ok(&[x, y]) => finite_point(value.py(), x, y, name),
         // Strided views of length 2 are as good as contiguous ones.
-        _ if array.len() == 2 => finite_point(array.as_array()[0], array.as_array()[1], name),
+        _ if array.len() == 2 => {
+            let view = array.as_array();
+            finite_point(value.py(), view[0], view[1], name)
+        }
         _ => Err(PyValueError::new_err(format!(
             "{name} must have shape (2,), got shape ({},)",
             array.len()
@@ -73,21 +78,64 @@ pub fn point(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Point> {
     }
 }
 
-/// The `center` attribute of `polygons[index]`, which v2 reads through Python.
+/// The `center` attribute of `polygons[index]`, which v2 reads through Python. Only a
+/// missing attribute means "not a polygon": any other exception raised while reading
+/// it (KeyboardInterrupt, MemoryError, a property's own error) propagates unchanged.
 pub fn polygon_center(polygon: &Bound<'_, PyAny>, index: usize) -> PyResult<Point> {
-    let name = format!("polygons[{index}].center");
-    match polygon.getattr(pyo3::intern!(polygon.py(), "center")) {
-        Ok(center) => point(&center, &name),
-        Err(_) => Err(PyTypeError::new_err(format!(
-            "polygons[{index}] must be a polygon with a center, got {}",
-            polygon.get_type().name()?
-        ))),
+    let py = polygon.py();
+    match polygon.getattr(pyo3::intern!(py, "center")) {
+        Ok(center) => point(&center, &format!("polygons[{index}].center")),
+        Err(error) if error.is_instance_of::<PyAttributeError>(py) => {
+            Err(PyTypeError::new_err(format!(
+                "polygons[{index}] must be a polygon with a center, got {}",
+                type_name(polygon)
+            )))
+        }
+        Err(error) => Err(error),
     }
+}
+
+/// `value` as a list of `T`s (as `Bound` or `Py`): a list or tuple whose every item is
+/// a `T`, or a TypeError naming the first item that is not.
+pub fn polygons<'py, T: pyo3::PyTypeInfo, Item: From<Bound<'py, T>>>(
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Vec<Item>> {
+    if let Ok(list) = value.cast::<PyList>() {
+        cast_items(list.iter())
+    } else if let Ok(tuple) = value.cast::<PyTuple>() {
+        cast_items(tuple.iter())
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "polygons must be a list of polygons, got {}",
+            type_name(value)
+        )))
+    }
+}
+
+fn cast_items<'py, T: pyo3::PyTypeInfo, Item: From<Bound<'py, T>>>(
+    items: impl Iterator<Item = Bound<'py, PyAny>>,
+) -> PyResult<Vec<Item>> {
+    items
+        .enumerate()
+        .map(|(index, item)| {
+            item.cast_into::<T>().map(Item::from).map_err(|error| {
+                let item = error.into_inner();
+                let expected = T::type_object(item.py());
+                PyTypeError::new_err(format!(
+                    "polygons[{index}] must be a {}, got {}",
+                    expected
+                        .fully_qualified_name()
+                        .map_or_else(|_| "polygon".to_string(), |name| name.to_string()),
+                    type_name(&item)
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Points from a float64 array of shape (N, 2).
 pub fn points(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<Point>> {
-    let array = float64_array::<Ix2>(value, name)?.try_readonly()?;
+    let array = float64_array::<Ix2>(value, name)?;
     let array = array.as_array();
     if array.ncols() != 2 {
         return Err(PyValueError::new_err(format!(
@@ -105,9 +153,54 @@ pub fn points(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<Point>> {
         .iter()
         .position(|p| !(p.x.is_finite() && p.y.is_finite()))
     {
-        finite_point(points[i].x, points[i].y, &format!("{name}[{i}]"))?;
+        finite_point(
+            value.py(),
+            points[i].x,
+            points[i].y,
+            &format!("{name}[{i}]"),
+        )?;
     }
     Ok(points)
+}
+
+/// What `__reduce__` returns for a Rust polygon: its type, its vertices as the
+/// constructor's arguments, and a subclass's attributes (or None).
+pub type Reduced<'py> = (
+    Bound<'py, PyType>,
+    (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>),
+    Option<Bound<'py, PyAny>>,
+);
+
+/// Rebuilding `object` from its vertices, for pickle and `copy`.
+pub fn reduce<'py>(object: &Bound<'py, PyAny>, polygon: &Polygon) -> PyResult<Reduced<'py>> {
+    let py = object.py();
+    let vertices = (
+        PyArray1::from_slice(py, polygon.x()),
+        PyArray1::from_slice(py, polygon.y()),
+    );
+    // Only instances of Python subclasses have a __dict__.
+    let state = match object.getattr(pyo3::intern!(py, "__dict__")) {
+        Ok(attributes) if attributes.is_truthy()? => Some(attributes),
+        _ => None,
+    };
+    Ok((object.get_type(), vertices, state))
+}
+
+/// Subclasses may add attributes and methods, but not their own `center` or `area`:
+/// the Rust rungs read a polygon's geometry in Rust and would ignore them, the Python
+/// rungs would not, and the rungs would disagree.
+pub fn check_subclass<T: pyo3::PyTypeInfo>(subclass: &Bound<'_, PyType>) -> PyResult<()> {
+    let base = T::type_object(subclass.py());
+    for name in ["center", "area"] {
+        if !subclass.getattr(name)?.is(&base.getattr(name)?) {
+            return Err(PyTypeError::new_err(format!(
+                "{} cannot override {name}: every rung computes a polygon's center and \
+                 area from its vertices",
+                subclass.qualname()?
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A point back to Python, as a float64 array of shape (2,).
@@ -118,42 +211,64 @@ pub fn point_to_array(py: Python<'_>, point: Point) -> Bound<'_, PyArray1<f64>> 
 /// The search radius: NaN or a negative value is a caller's mistake, not "no match".
 /// Extracted here rather than by pyo3 so the error names the argument on every Python.
 pub fn max_dist(value: &Bound<'_, PyAny>) -> PyResult<f64> {
-    let value: f64 = value.extract().map_err(|_| {
-        let type_name = value
-            .get_type()
-            .name()
-            .map_or_else(|_| "?".to_string(), |name| name.to_string());
-        PyTypeError::new_err(format!("max_dist must be a number, got {type_name}"))
+    let number: f64 = value.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "max_dist must be a number, got {}",
+            type_name(value)
+        ))
     })?;
-    if value >= 0.0 {
-        Ok(value)
+    if number >= 0.0 {
+        Ok(number)
     } else {
         Err(PyValueError::new_err(format!(
-            "max_dist must be a non-negative number, got {value}"
+            "max_dist must be a non-negative number, got {}",
+            float_repr(value.py(), number)
         )))
     }
 }
 
-fn finite_point(x: f64, y: f64, name: &str) -> PyResult<Point> {
+fn finite_point(py: Python<'_>, x: f64, y: f64, name: &str) -> PyResult<Point> {
     if x.is_finite() && y.is_finite() {
         Ok(Point::new(x, y))
     } else {
         Err(PyValueError::new_err(format!(
-            "{name} must be finite, got ({x}, {y})"
+            "{name} must be finite, got ({}, {})",
+            float_repr(py, x),
+            float_repr(py, y)
         )))
     }
 }
 
-/// `value` as a float64 numpy array with the dimensionality of `D`, or an error
-/// naming the argument and what was wrong with it.
-fn float64_array<'a, 'py, D: numpy::ndarray::Dimension>(
-    value: &'a Bound<'py, PyAny>,
+/// A float as Python shows it (`-1e+300`, not 301 digits).
+fn float_repr(py: Python<'_>, value: f64) -> String {
+    PyFloat::new(py, value)
+        .repr()
+        .map_or_else(|_| value.to_string(), |r| r.to_string())
+}
+
+/// `module.QualifiedName` of the value's type, or just the name for builtins.
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value
+        .get_type()
+        .fully_qualified_name()
+        .map_or_else(|_| "?".to_string(), |name| name.to_string())
+}
+
+/// `value` as a read-only float64 numpy array with the dimensionality of `D`, or an
+/// error naming the argument and what was wrong with it.
+///
+/// Any float64 layout is accepted. The array is read in place when rust-numpy can view
+/// it safely: native byte order, aligned, and strides that are whole elements (a field
+/// of a packed structured array has byte strides like 20, which an element view would
+/// silently misread). Anything else is first copied by numpy into a C-contiguous array.
+fn float64_array<'py, D: numpy::ndarray::Dimension>(
+    value: &Bound<'py, PyAny>,
     name: &str,
-) -> PyResult<&'a Bound<'py, PyArray<f64, D>>> {
+) -> PyResult<PyReadonlyArray<'py, f64, D>> {
     let Ok(array) = value.cast::<PyUntypedArray>() else {
         return Err(PyTypeError::new_err(format!(
             "{name} must be a numpy.ndarray of float64, got {}",
-            value.get_type().name()?
+            type_name(value)
         )));
     };
     let ndim = D::NDIM.unwrap_or(array.ndim());
@@ -163,11 +278,25 @@ fn float64_array<'a, 'py, D: numpy::ndarray::Dimension>(
             array.shape()
         )));
     }
-    if !array.dtype().is_equiv_to(&dtype::<f64>(value.py())) {
+    let py = value.py();
+    let descr = array.dtype();
+    if !(descr.kind() == b'f' && descr.itemsize() == 8) {
         return Err(PyTypeError::new_err(format!(
-            "{name} must have dtype float64, got {} (convert with .astype(numpy.float64))",
-            array.dtype()
+            "{name} must have dtype float64, got {descr} (convert with .astype(numpy.float64))"
         )));
     }
-    Ok(value.cast::<PyArray<f64, D>>()?)
+    let element = std::mem::size_of::<f64>() as isize;
+    let viewable = descr.is_native_byteorder() != Some(false)
+        && array.is_aligned()
+        && array.strides().iter().all(|stride| stride % element == 0);
+    let array = if viewable {
+        value.cast::<PyArray<f64, D>>()?.clone()
+    } else {
+        let order = PyDict::new(py);
+        order.set_item("order", "C")?;
+        value
+            .call_method("astype", (dtype::<f64>(py),), Some(&order))?
+            .cast_into::<PyArray<f64, D>>()?
+    };
+    Ok(array.try_readonly()?)
 }

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod arrays;
 mod convert;
+mod interruptible;
 mod v2_riir;
 mod v3_riir_polygon;
 mod v4_avoid_allocs;

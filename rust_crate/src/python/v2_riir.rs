@@ -7,10 +7,11 @@ use super::convert;
 
 #[pyfunction]
 fn find_close_polygons<'py>(
-    polygons: Vec<Bound<'py, PyAny>>,
+    polygons: &Bound<'py, PyAny>,
     point: &Bound<'py, PyAny>,
     max_dist: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let polygons: Vec<Bound<'py, PyAny>> = convert::polygons::<PyAny, _>(polygons)?;
     let point = convert::point(point, "point")?;
     let max_dist = convert::max_dist(max_dist)?;
     let mut close_polygons = Vec::new();

@@ -4,13 +4,14 @@
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
 
 use super::convert;
 use crate::geometry;
 
 /// A polygon whose vertices, center and area live in Rust. Subclassable, so
 /// Python code can keep extending it.
-#[pyclass(subclass, module = "poly_match._rs.v3")]
+#[pyclass(subclass, module = "poly_match.v3_riir_polygon")]
 pub struct Polygon {
     polygon: geometry::Polygon,
 }
@@ -41,6 +42,20 @@ impl Polygon {
     fn area(&self) -> f64 {
         self.polygon.area()
     }
+
+    /// Pickling and copying rebuild the polygon from its vertices.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<convert::Reduced<'py>> {
+        convert::reduce(slf, &slf.borrow().polygon)
+    }
+
+    #[classmethod]
+    #[pyo3(signature = (**_kwargs))]
+    fn __init_subclass__(
+        subclass: &Bound<'_, PyType>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        convert::check_subclass::<Self>(subclass)
+    }
 }
 
 /// A polygon object together with the borrow that lets Rust read its geometry.
@@ -57,10 +72,11 @@ impl AsRef<geometry::Polygon> for Borrowed<'_, '_> {
 
 #[pyfunction]
 fn find_close_polygons<'py>(
-    polygons: Vec<Bound<'py, Polygon>>,
+    polygons: &Bound<'py, PyAny>,
     point: &Bound<'py, PyAny>,
     max_dist: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Bound<'py, Polygon>>> {
+    let polygons: Vec<Bound<'py, Polygon>> = convert::polygons::<Polygon, _>(polygons)?;
     let point = convert::point(point, "point")?;
     let max_dist = convert::max_dist(max_dist)?;
     let borrowed = polygons

@@ -5,13 +5,14 @@
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
 
 use super::convert;
 use crate::geometry;
 
 /// A polygon whose vertices, center and area live in Rust. Subclassable, so
 /// Python code can keep extending it; immutable, so Rust reads it without borrowing.
-#[pyclass(subclass, frozen, module = "poly_match._rs.v4")]
+#[pyclass(subclass, frozen, module = "poly_match.v4_avoid_allocs")]
 pub struct Polygon {
     polygon: geometry::Polygon,
 }
@@ -42,6 +43,20 @@ impl Polygon {
     fn area(&self) -> f64 {
         self.polygon.area()
     }
+
+    /// Pickling and copying rebuild the polygon from its vertices.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<convert::Reduced<'py>> {
+        convert::reduce(slf, &slf.get().polygon)
+    }
+
+    #[classmethod]
+    #[pyo3(signature = (**_kwargs))]
+    fn __init_subclass__(
+        subclass: &Bound<'_, PyType>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        convert::check_subclass::<Self>(subclass)
+    }
 }
 
 impl AsRef<geometry::Polygon> for Bound<'_, Polygon> {
@@ -59,10 +74,11 @@ impl AsRef<geometry::Polygon> for Py<Polygon> {
 
 #[pyfunction]
 fn find_close_polygons<'py>(
-    polygons: Vec<Bound<'py, Polygon>>,
+    polygons: &Bound<'py, PyAny>,
     point: &Bound<'py, PyAny>,
     max_dist: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Bound<'py, Polygon>>> {
+    let polygons: Vec<Bound<'py, Polygon>> = convert::polygons::<Polygon, _>(polygons)?;
     let point = convert::point(point, "point")?;
     let max_dist = convert::max_dist(max_dist)?;
     let close = geometry::find_close_polygons(&polygons, point, max_dist);

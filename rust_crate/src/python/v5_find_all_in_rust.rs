@@ -5,13 +5,14 @@
 //! The matching runs with the GIL released: the points are first copied out of
 //! numpy (holding a numpy borrow while detached is an open soundness question in
 //! rust-numpy, issue 497), and the polygons are frozen, so `Py::get` reads them
-//! without the GIL while this call keeps them alive.
+//! without the GIL while this call keeps them alive. The points go in chunks, so
+//! Ctrl-C interrupts a long call.
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
 
-use super::convert;
 use super::v4_avoid_allocs::Polygon;
+use super::{convert, interruptible};
 use crate::geometry;
 
 type PolygonSet<'py> = (Bound<'py, PyArray1<f64>>, Vec<Bound<'py, Polygon>>);
@@ -21,24 +22,25 @@ type PolygonSet<'py> = (Bound<'py, PyArray1<f64>>, Vec<Bound<'py, Polygon>>);
 #[pyfunction]
 fn find_all_close_polygons<'py>(
     py: Python<'py>,
-    polygons: Vec<Py<Polygon>>,
+    polygons: &Bound<'py, PyAny>,
     points: &Bound<'py, PyAny>,
     max_dist: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<PolygonSet<'py>>> {
+    let polygons: Vec<Py<Polygon>> = convert::polygons::<Polygon, _>(polygons)?;
     let points = convert::points(points, "points")?;
     let max_dist = convert::max_dist(max_dist)?;
-    let matches = py.detach(|| {
+    let matches = interruptible::map_chunks(py, &points, polygons.len(), |points| {
         points
-            .into_iter()
-            .map(|point| {
+            .iter()
+            .map(|&point| {
                 (
                     point,
                     geometry::find_close_polygons(&polygons, point, max_dist),
                 )
             })
             .filter(|(_, close)| !close.is_empty())
-            .collect::<Vec<_>>()
-    });
+            .collect()
+    })?;
     Ok(matches
         .into_iter()
         .map(|(point, close)| {

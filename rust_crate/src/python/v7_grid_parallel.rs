@@ -1,26 +1,28 @@
 //! v7, a spatial index and all cores: v6, with the centers bucketed into a uniform grid
 //! (cells `max_dist` wide, so each point looks at 3 x 3 cells instead of every polygon)
-//! and the points matched in parallel with rayon, the GIL released.
+//! and the points matched in parallel with rayon, the GIL released (in chunks, as v6's).
 
 use pyo3::prelude::*;
 
 use super::convert::{self, MatchedPair};
+use super::interruptible;
 use super::v4_avoid_allocs::Polygon;
 use crate::matching::{Candidates, Grid};
 
 #[pyfunction]
 fn match_points<'py>(
     py: Python<'py>,
-    polygons: Vec<Py<Polygon>>,
+    polygons: &Bound<'py, PyAny>,
     points: &Bound<'py, PyAny>,
     max_dist: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<MatchedPair<'py, Polygon>>> {
+    let polygons: Vec<Py<Polygon>> = convert::polygons::<Polygon, _>(polygons)?;
     let points = convert::points(points, "points")?;
     let max_dist = convert::max_dist(max_dist)?;
-    let best = py.detach(|| {
-        let candidates = Candidates::from_polygons(&polygons);
-        Grid::new(&candidates, max_dist).best_matches(&points)
-    });
+    let grid = py.detach(|| Grid::new(&Candidates::from_polygons(&polygons), max_dist));
+    let best = interruptible::map_chunks(py, &points, polygons.len(), |points| {
+        grid.best_matches(points)
+    })?;
     Ok(convert::matched_pairs(py, &points, best, &polygons))
 }
 
