@@ -1,6 +1,6 @@
 """The example workload behind every rung's ``generate_example``, and the input checks
 the Python rungs share (the Rust rungs check theirs in ``rust_crate/src/python/convert.rs``,
-with the same messages).
+with the same messages: the argument's name, a list's index, numbers as ``repr``).
 
 With the defaults it is the seed's example, draw for draw: ``RandomState(6)``,
 100 points on a shuffled integer grid, 1000 copies of one quarter-circle polygon
@@ -8,6 +8,7 @@ at random integer offsets in a 100 x 100 square. Other sizes keep the seed's
 density (1000 polygons per 100 x 100) unless ``extent`` says otherwise.
 """
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import TypeVar
@@ -82,21 +83,33 @@ def as_points(points: object) -> np.ndarray:
     if array.ndim != 2 or array.shape[1] != 2:
         raise ValueError(f"points must have shape (N, 2), got shape {array.shape}")
     if not np.isfinite(array).all():
-        raise ValueError("points must be finite (no NaN or infinity)")
+        row = np.flatnonzero(~np.isfinite(array).all(axis=1))[0]
+        x, y = (float(v) for v in array[row])
+        raise ValueError(f"points[{row}] must be finite, got ({x!r}, {y!r})")
     return array
 
 
-def check_vertices(x: object, y: object) -> None:
-    """What makes ``x``, ``y`` a polygon: 1-D float64 arrays of the same length, at least
-    three vertices, all finite. Raises TypeError or ValueError naming what is wrong."""
+def type_name(value: object) -> str:
+    """``module.QualifiedName`` of the value's type, just the name for builtins (as the
+    Rust rungs name types in their messages)."""
+    kind = type(value)
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def vertices(x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
+    """``x``, ``y`` checked and copied. They must be 1-D float64 arrays (any byte order,
+    strides or alignment) of the same length, at least three vertices, all finite;
+    anything else is a TypeError or ValueError naming what is wrong. The copies are
+    native, contiguous and read-only: a caller who reuses its arrays cannot move the
+    polygon, as it cannot move the Rust rungs' polygons, which copy them too."""
     for name, values in (("x", x), ("y", y)):
         if not isinstance(values, np.ndarray):
-            raise TypeError(
-                f"{name} must be a numpy.ndarray of float64, got {type(values).__name__}"
-            )
+            raise TypeError(f"{name} must be a numpy.ndarray of float64, got {type_name(values)}")
         if values.ndim != 1:
             raise ValueError(f"{name} must be a 1-D array, got shape {values.shape}")
-        if values.dtype != np.float64:
+        if values.dtype.kind != "f" or values.dtype.itemsize != 8:
             raise TypeError(
                 f"{name} must have dtype float64, got {values.dtype}"
                 " (convert with .astype(numpy.float64))"
@@ -107,25 +120,58 @@ def check_vertices(x: object, y: object) -> None:
         )
     if len(x) < MIN_VERTICES:
         raise ValueError(f"a polygon needs at least {MIN_VERTICES} vertices, got {len(x)}")
+    copies = []
     for name, values in (("x", x), ("y", y)):
         not_finite = np.flatnonzero(~np.isfinite(values))
         if len(not_finite):
             raise ValueError(f"{name}[{not_finite[0]}] is not finite (NaN or infinity)")
+        copy = np.array(values, dtype=np.float64)
+        copy.flags.writeable = False
+        copies.append(copy)
+    return copies[0], copies[1]
+
+
+def check_geometry(center: np.ndarray, area: float) -> None:
+    """Finite vertices can still be too large for a finite center or area."""
+    for what, value in (("center", center), ("area", area)):
+        if not np.isfinite(value).all():
+            raise ValueError(
+                f"the polygon's {what} overflows to infinity: its vertices are too large"
+            )
+
+
+def check_subclass(subclass: type, base: type) -> None:
+    """Subclasses may add attributes and methods, but not their own ``center`` or
+    ``area``: the Rust rungs read a polygon's geometry in Rust and would ignore them,
+    the Python rungs would not, and the rungs would disagree."""
+    for name in ("center", "area"):
+        if getattr(subclass, name) is not getattr(base, name):
+            raise TypeError(
+                f"{subclass.__qualname__} cannot override {name}: every rung computes a"
+                " polygon's center and area from its vertices"
+            )
 
 
 def check_polygons(polygons: object) -> None:
     """``polygons`` is a list of objects with a ``center`` and an ``area()``."""
     if not isinstance(polygons, list | tuple):
-        raise TypeError(f"polygons must be a list of polygons, got {type(polygons).__name__}")
+        raise TypeError(f"polygons must be a list of polygons, got {type_name(polygons)}")
     for index, polygon in enumerate(polygons):
         if not (hasattr(polygon, "center") and hasattr(polygon, "area")):
             raise TypeError(
-                f"polygons[{index}] must be a polygon with a center, got {type(polygon).__name__}"
+                f"polygons[{index}] must be a polygon with a center, got {type_name(polygon)}"
             )
 
 
-def check_max_dist(max_dist: float) -> float:
-    """NaN or a negative radius is a caller's mistake, not "no match"."""
-    if not max_dist >= 0.0:
-        raise ValueError(f"max_dist must be a non-negative number, got {max_dist}")
-    return max_dist
+def check_max_dist(max_dist: object) -> float:
+    """``max_dist`` as a float. A number is anything with ``__float__`` or ``__index__``,
+    as for the Rust rungs; NaN or a negative radius is a caller's mistake, not "no match"."""
+    number = None
+    if hasattr(type(max_dist), "__float__") or hasattr(type(max_dist), "__index__"):
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            number = float(max_dist)
+    if number is None:
+        raise TypeError(f"max_dist must be a number, got {type_name(max_dist)}")
+    if not number >= 0.0:
+        raise ValueError(f"max_dist must be a non-negative number, got {number!r}")
+    return number

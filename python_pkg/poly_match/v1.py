@@ -1,6 +1,6 @@
 """Baseline: pure Python over numpy, one polygon and one point at a time (the seed's v1)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, partial
 
 import numpy as np
@@ -10,14 +10,21 @@ from . import example
 MAX_DIST = 10.0
 
 
-@dataclass
+# eq=False: polygons compare (and hash) by identity, as the Rust rungs' polygons do.
+@dataclass(eq=False)
 class Polygon:
     x: np.ndarray
     y: np.ndarray
-    _area: float | None = None
+    _area: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
-        example.check_vertices(self.x, self.y)
+        self.x, self.y = example.vertices(self.x, self.y)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+            example.check_geometry(self.center, self.area())
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        example.check_subclass(cls, Polygon)
 
     @cached_property
     def center(self) -> np.ndarray:
@@ -40,7 +47,9 @@ def find_close_polygons(
 ) -> list[Polygon]:
     close_polygons = []
     for poly in polygon_subset:
-        if np.linalg.norm(poly.center - point) < max_dist:
+        # hypot, where the seed takes np.linalg.norm: it neither underflows nor
+        # overflows, so "closer than max_dist" holds for a max_dist of any size.
+        if np.hypot(*(poly.center - point)) < max_dist:
             close_polygons.append(poly)
 
     return close_polygons
@@ -68,7 +77,7 @@ def main(polygons, points, max_dist=MAX_DIST):
 
 def match_each_point(find_close_polygons, polygons, points, max_dist):
     """v1's main loop, with the search passed in: v2 to v4 swap in a Rust one."""
-    example.check_max_dist(max_dist)
+    max_dist = example.check_max_dist(max_dist)
     polygon_sets = []
     for point in example.as_points(points):
         close_polygons = find_close_polygons(polygons, point, max_dist)

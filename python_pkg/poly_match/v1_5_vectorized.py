@@ -26,12 +26,12 @@ def find_close_polygons(point_idx, polygon_to_points_dist, max_dist):
 
 
 def find_dist_to_points(polygon: Polygon, points: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(polygon.center - points, axis=1)
+    return np.hypot(*(polygon.center - points).T)
 
 
 def main(polygons, points, max_dist=MAX_DIST):
     example.check_polygons(polygons)
-    example.check_max_dist(max_dist)
+    max_dist = example.check_max_dist(max_dist)
     points = example.as_points(points)
     polygon_to_points_dist = {}
 

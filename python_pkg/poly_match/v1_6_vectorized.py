@@ -34,12 +34,13 @@ def select_best_polygon_index(
 
 
 def find_dist_to_points(centroids: np.ndarray, points: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(centroids - points[:, np.newaxis], axis=2).T
+    deltas = centroids - points[:, np.newaxis]
+    return np.hypot(deltas[..., 0], deltas[..., 1]).T
 
 
 def main(polygons, points, max_dist=MAX_DIST):
     example.check_polygons(polygons)
-    example.check_max_dist(max_dist)
+    max_dist = example.check_max_dist(max_dist)
     points = example.as_points(points)
     if not polygons or len(points) == 0:
         return []
