@@ -19,12 +19,22 @@ impl Point {
         Self { x, y }
     }
 
-    /// Euclidean distance, a square root per polygon as the seed takes it; `hypot`
-    /// scales internally, so it neither underflows nor overflows where the plain
-    /// `sqrt(dx * dx + dy * dy)` would.
+    /// Euclidean distance, with the square root per polygon the seed takes. Where the
+    /// squared distance underflows into subnormals (losing precision) or overflows,
+    /// `hypot`, which scales internally, is exact instead; elsewhere it costs far more
+    /// than the square root.
     pub fn distance(self, other: Point) -> f64 {
-        (self.x - other.x).hypot(self.y - other.y)
+        let squared = self.distance_squared(other);
+        if (Self::SQUARES_EXACTLY_FROM..f64::INFINITY).contains(&squared) {
+            squared.sqrt()
+        } else {
+            (self.x - other.x).hypot(self.y - other.y)
+        }
     }
+
+    /// 2^-970: from here up, the larger square is a normal float and whatever the smaller
+    /// one lost to underflow is far below half an ulp of the sum.
+    const SQUARES_EXACTLY_FROM: f64 = 1.0020841800044864e-292;
 
     /// Squared Euclidean distance: enough to compare against a squared threshold.
     pub fn distance_squared(self, other: Point) -> f64 {
