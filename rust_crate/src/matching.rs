@@ -239,8 +239,9 @@ impl Grid {
                 .iter()
                 .zip(&self.areas[span.clone()])
                 .zip(&self.indices[span]);
-            for ((&center, &area), &index) in nearby {
-                if closeness.is_close(center, point) && best.is_none_or(|best| (area, index) < best)
+            for ((center, &area), &index) in nearby {
+                if closeness.is_close(*center, point)
+                    && best.is_none_or(|best| (area, index) < best)
                 {
                     best = Some((area, index));
                 }
@@ -255,19 +256,27 @@ impl Grid {
 
     /// The best polygon for every point, spread over all cores when there are enough points.
     pub fn best_matches(&self, points: &[Point]) -> Vec<Option<usize>> {
+        with_closeness!(self.max_dist, |closeness| self
+            .best_matches_by(points, closeness))
+    }
+
+    fn best_matches_by(&self, points: &[Point], closeness: impl Closeness) -> Vec<Option<usize>> {
         if points.len() >= Self::MIN_POINTS_FOR_THREADS {
             if let Some(threads) = thread_pool() {
                 return threads.install(|| {
                     points
                         .par_iter()
                         .with_min_len(256)
-                        .map(|&p| self.best_match(p))
+                        .map(|&p| self.best_match_by(p, closeness))
                         .collect()
                 });
             }
         }
         // Few points, or no threads to be had: this thread does it all.
-        points.iter().map(|&p| self.best_match(p)).collect()
+        points
+            .iter()
+            .map(|&p| self.best_match_by(p, closeness))
+            .collect()
     }
 }
 
