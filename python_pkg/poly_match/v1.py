@@ -1,5 +1,6 @@
 """Baseline: pure Python over numpy, one polygon and one point at a time (the seed's v1)."""
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 
@@ -49,7 +50,7 @@ def find_close_polygons(
     for poly in polygon_subset:
         # hypot, where the seed takes np.linalg.norm: it neither underflows nor
         # overflows, so "closer than max_dist" holds for a max_dist of any size.
-        if np.hypot(*(poly.center - point)) < max_dist:
+        if math.hypot(*(poly.center - point)) < max_dist:
             close_polygons.append(poly)
 
     return close_polygons
