@@ -145,8 +145,11 @@ def test_find_close_polygons_rejects_non_polygons(name, make, expected):
 
 def test_rust_polygon_types_are_not_interchangeable():
     v3, v4 = poly_match.VERSIONS["v3_riir_polygon"], poly_match.VERSIONS["v4_avoid_allocs"]
-    # pyo3 names the argument on Python 3.11+, only the class on 3.10.
-    with pytest.raises(TypeError, match=r"polygons|Polygon"):
+    message = (
+        "polygons[0] must be a poly_match.v4_avoid_allocs.Polygon,"
+        " got poly_match.v3_riir_polygon.Polygon"
+    )
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         v4.find_close_polygons([v3.Polygon(x=SQUARE_X, y=SQUARE_Y)], POINT, 10.0)
 
 
