@@ -127,10 +127,11 @@ impl Grid {
     /// the cells instead of allocating millions of empty ones.
     const CELLS_PER_CANDIDATE: f64 = 4.0;
 
-    /// Cells are this much wider than `max_dist`: a point's cell is computed with
-    /// rounding, up to about 2^-50 of its cell index (at most 4 candidates' worth of
-    /// cells per axis) away from the exact one, so a center closer than `max_dist` could
-    /// otherwise land two cells from the point's.
+    /// Cells are this much wider than `max_dist`. A cell index, `(x - origin) / cell`, is
+    /// rounded twice, so a point's and a center's may each be a few ulps of the index off
+    /// (under 2^-16 of a cell for any grid below 2^32 cells): with cells exactly `max_dist`
+    /// wide, a center closer than `max_dist` could land two cells from the point's, outside
+    /// the 3 x 3 searched (tests/grid_vs_brute_force.rs found such cases).
     const CELL_MARGIN: f64 = 1.0 + 1.0 / 65536.0;
 
     pub fn new(candidates: &Candidates, max_dist: f64) -> Self {
