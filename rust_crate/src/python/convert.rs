@@ -285,18 +285,26 @@ fn float64_array<'py, D: numpy::ndarray::Dimension>(
             "{name} must have dtype float64, got {descr} (convert with .astype(numpy.float64))"
         )));
     }
-    let element = std::mem::size_of::<f64>() as isize;
-    let viewable = descr.is_native_byteorder() != Some(false)
-        && array.is_aligned()
-        && array.strides().iter().all(|stride| stride % element == 0);
-    let array = if viewable {
-        value.cast::<PyArray<f64, D>>()?.clone()
-    } else {
-        let order = PyDict::new(py);
-        order.set_item("order", "C")?;
-        value
-            .call_method("astype", (dtype::<f64>(py),), Some(&order))?
-            .cast_into::<PyArray<f64, D>>()?
+    // numpy calls empty arrays aligned whatever their pointer, rust-numpy does not: the
+    // pointer is checked here.
+    let element = std::mem::size_of::<f64>();
+    let in_place = value.cast::<PyArray<f64, D>>().ok().filter(|array| {
+        descr.is_native_byteorder() != Some(false)
+            && (array.data() as usize) % std::mem::align_of::<f64>() == 0
+            && array
+                .strides()
+                .iter()
+                .all(|stride| stride % element as isize == 0)
+    });
+    let array = match in_place {
+        Some(array) => array.clone(),
+        None => {
+            let order = PyDict::new(py);
+            order.set_item("order", "C")?;
+            value
+                .call_method("astype", (dtype::<f64>(py),), Some(&order))?
+                .cast_into::<PyArray<f64, D>>()?
+        }
     };
     Ok(array.try_readonly()?)
 }
