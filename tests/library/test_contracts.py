@@ -167,6 +167,9 @@ INTERRUPTED_CALL = textwrap.dedent(
     import numpy as np
     import poly_match
 
+    # A process started in the background by a shell inherits SIGINT ignored, and Python
+    # then installs no handler: install the one an interactive user has.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     name = sys.argv[1]
     n = 50_000
     rng = np.random.default_rng(1)
