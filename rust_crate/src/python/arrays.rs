@@ -28,13 +28,18 @@ fn match_points<'py>(
     )?;
     let points = convert::points(points, "points")?;
     let max_dist = convert::max_dist(max_dist)?;
-    let grid = py.detach(|| Grid::new(&candidates, max_dist));
-    let best = interruptible::map_chunks(py, &points, candidates.len(), |points| {
-        grid.best_matches(points)
-            .into_iter()
-            .map(|b| b.map_or(-1, |i| i as i64))
-            .collect()
-    })?;
+    let best = interruptible::map_chunks(
+        py,
+        &points,
+        candidates.len(),
+        || Grid::new(&candidates, max_dist),
+        |grid, points| {
+            grid.best_matches(points)
+                .into_iter()
+                .map(|b| b.map_or(-1, |i| i as i64))
+                .collect()
+        },
+    )?;
     Ok(best.into_pyarray(py))
 }
 

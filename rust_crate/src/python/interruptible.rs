@@ -17,29 +17,26 @@ const FIRST_CHUNK_VISITS: usize = 1 << 20;
 
 /// `work` applied to consecutive chunks of `points` with the GIL released, the results
 /// concatenated in order; a signal handler's exception (KeyboardInterrupt) if one
-/// raised between two chunks. `visits_per_point` is how many centers a point may look
-/// at in the worst case, for sizing the first chunk.
-pub fn map_chunks<T: Send>(
+/// raised between two chunks. What `work` needs besides the points is built by `prepare`
+/// in the first chunk's release of the GIL, so a short call releases it once.
+/// `visits_per_point` is how many centers a point may look at in the worst case, for
+/// sizing the first chunk.
+pub fn map_chunks<S: Send + Sync, T: Send>(
     py: Python<'_>,
     points: &[Point],
     visits_per_point: usize,
-    work: impl Fn(&[Point]) -> Vec<T> + Sync,
+    prepare: impl FnOnce() -> S + Send,
+    work: impl Fn(&S, &[Point]) -> Vec<T> + Sync,
 ) -> PyResult<Vec<T>> {
     let mut chunk = (FIRST_CHUNK_VISITS / visits_per_point.max(1)).max(1);
-    let mut results: Vec<T> = Vec::new();
-    let mut rest = points;
-    loop {
-        let (now, later) = rest.split_at(chunk.min(rest.len()));
-        let started = Instant::now();
-        let done = py.detach(|| work(now));
-        if results.is_empty() {
-            results = done;
-        } else {
-            results.extend(done);
-        }
-        if later.is_empty() {
-            return Ok(results);
-        }
+    let (mut now, mut rest) = points.split_at(chunk.min(points.len()));
+    let mut started = Instant::now();
+    let (state, mut results) = py.detach(|| {
+        let state = prepare();
+        let results = work(&state, now);
+        (state, results)
+    });
+    while !rest.is_empty() {
         py.check_signals()?;
         let took = started.elapsed();
         if took < CHUNK_SECONDS / 2 {
@@ -47,6 +44,10 @@ pub fn map_chunks<T: Send>(
         } else if took > CHUNK_SECONDS {
             chunk = (chunk / 2).max(1);
         }
-        rest = later;
+        (now, rest) = rest.split_at(chunk.min(rest.len()));
+        started = Instant::now();
+        let state = &state;
+        results.extend(py.detach(|| work(state, now)));
     }
+    Ok(results)
 }

@@ -29,18 +29,24 @@ fn find_all_close_polygons<'py>(
     let polygons: Vec<Py<Polygon>> = convert::polygons::<Polygon, _>(polygons)?;
     let points = convert::points(points, "points")?;
     let max_dist = convert::max_dist(max_dist)?;
-    let matches = interruptible::map_chunks(py, &points, polygons.len(), |points| {
-        points
-            .iter()
-            .map(|&point| {
-                (
-                    point,
-                    geometry::find_close_polygons(&polygons, point, max_dist),
-                )
-            })
-            .filter(|(_, close)| !close.is_empty())
-            .collect()
-    })?;
+    let matches = interruptible::map_chunks(
+        py,
+        &points,
+        polygons.len(),
+        || (),
+        |_, points| {
+            points
+                .iter()
+                .map(|&point| {
+                    (
+                        point,
+                        geometry::find_close_polygons(&polygons, point, max_dist),
+                    )
+                })
+                .filter(|(_, close)| !close.is_empty())
+                .collect()
+        },
+    )?;
     Ok(matches
         .into_iter()
         .map(|(point, close)| {

@@ -20,13 +20,18 @@ fn match_points<'py>(
     let polygons: Vec<Py<Polygon>> = convert::polygons::<Polygon, _>(polygons)?;
     let points = convert::points(points, "points")?;
     let max_dist = convert::max_dist(max_dist)?;
-    let candidates = py.detach(|| Candidates::from_polygons(&polygons));
-    let best = interruptible::map_chunks(py, &points, candidates.len(), |points| {
-        points
-            .iter()
-            .map(|&p| candidates.best_match(p, max_dist))
-            .collect()
-    })?;
+    let best = interruptible::map_chunks(
+        py,
+        &points,
+        polygons.len(),
+        || Candidates::from_polygons(&polygons),
+        |candidates, points| {
+            points
+                .iter()
+                .map(|&p| candidates.best_match(p, max_dist))
+                .collect()
+        },
+    )?;
     Ok(convert::matched_pairs(py, &points, best, &polygons))
 }
 

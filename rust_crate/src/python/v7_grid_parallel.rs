@@ -19,10 +19,13 @@ fn match_points<'py>(
     let polygons: Vec<Py<Polygon>> = convert::polygons::<Polygon, _>(polygons)?;
     let points = convert::points(points, "points")?;
     let max_dist = convert::max_dist(max_dist)?;
-    let grid = py.detach(|| Grid::new(&Candidates::from_polygons(&polygons), max_dist));
-    let best = interruptible::map_chunks(py, &points, polygons.len(), |points| {
-        grid.best_matches(points)
-    })?;
+    let best = interruptible::map_chunks(
+        py,
+        &points,
+        polygons.len(),
+        || Grid::new(&Candidates::from_polygons(&polygons), max_dist),
+        |grid, points| grid.best_matches(points),
+    )?;
     Ok(convert::matched_pairs(py, &points, best, &polygons))
 }
 
