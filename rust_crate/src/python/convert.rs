@@ -120,12 +120,9 @@ fn cast_items<'py, T: pyo3::PyTypeInfo, Item: From<Bound<'py, T>>>(
         .map(|(index, item)| {
             item.cast_into::<T>().map(Item::from).map_err(|error| {
                 let item = error.into_inner();
-                let expected = T::type_object(item.py());
                 PyTypeError::new_err(format!(
                     "polygons[{index}] must be a {}, got {}",
-                    expected
-                        .fully_qualified_name()
-                        .map_or_else(|_| "polygon".to_string(), |name| name.to_string()),
+                    qualified_name(&T::type_object(item.py())),
                     type_name(&item)
                 ))
             })
@@ -248,9 +245,11 @@ fn float_repr(py: Python<'_>, value: f64) -> String {
 
 /// `module.QualifiedName` of the value's type, or just the name for builtins.
 fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value
-        .get_type()
-        .fully_qualified_name()
+    qualified_name(&value.get_type())
+}
+
+fn qualified_name(kind: &Bound<'_, PyType>) -> String {
+    kind.fully_qualified_name()
         .map_or_else(|_| "?".to_string(), |name| name.to_string())
 }
 
