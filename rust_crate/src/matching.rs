@@ -86,6 +86,14 @@ impl Candidates {
             .best_match_by(point, closeness))
     }
 
+    /// The best polygon for every point, the comparison chosen once for all of them.
+    pub fn best_matches(&self, points: &[Point], max_dist: f64) -> Vec<Option<usize>> {
+        with_closeness!(MaxDist::new(max_dist), |closeness| points
+            .iter()
+            .map(|&p| self.best_match_by(p, closeness))
+            .collect())
+    }
+
     fn best_match_by(&self, point: Point, closeness: impl Closeness) -> Option<usize> {
         // Zipped rather than indexed: no bounds checks in the loop that does all the work.
         let mut best: Option<(f64, usize)> = None;

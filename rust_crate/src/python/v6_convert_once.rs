@@ -25,12 +25,7 @@ fn match_points<'py>(
         &points,
         polygons.len(),
         || Candidates::from_polygons(&polygons),
-        |candidates, points| {
-            points
-                .iter()
-                .map(|&p| candidates.best_match(p, max_dist))
-                .collect()
-        },
+        |candidates, points| candidates.best_matches(points, max_dist),
     )?;
     Ok(convert::matched_pairs(py, &points, best, &polygons))
 }
