@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config, flamediff, harness, instructions, profiling, report, timings
+from . import cli, config, flamediff, harness, instructions, profiling, report, timings
 from .config import tomllib
 from .units import REGRESSION_THRESHOLD_PERCENT
 
@@ -143,20 +143,18 @@ def diff_flamegraphs(ladder, workspace: Path, sides: list[Side], rungs, out: Pat
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="ladder-compare",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.ArgumentParser(prog="ladder-compare", description=__doc__)
     parser.add_argument("base", help="the commit to compare against (any git revision)")
     parser.add_argument("head", nargs="?", help="the commit to check (default: the working tree)")
     parser.add_argument("--rungs", help="comma-separated (default: every rung both sides have)")
     parser.add_argument("--quick", action="store_true", help="count instructions on the quick size")
-    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds (default 7)")
-    parser.add_argument("--seconds", type=float, default=0.3, help="time per rung per round")
+    parser.add_argument("--rounds", type=cli.positive_int, default=7,
+                        help="alternating rounds (default 7)")  # fmt: skip
+    parser.add_argument("--seconds", type=cli.positive_number, default=0.3,
+                        help="time per rung per round (default 0.3)")  # fmt: skip
     parser.add_argument("--instructions-only", action="store_true", help="only the counts and gate")
     parser.add_argument("--no-flamegraphs", action="store_true", help="skip py-spy and inferno")
-    parser.add_argument("--gate-walltime", type=float, metavar="PERCENT",
+    parser.add_argument("--gate-walltime", type=cli.positive_number, metavar="PERCENT",
                         help="also fail when a median grew by more than PERCENT")  # fmt: skip
     # Only for the gate's own test: a deliberately slower head.
     parser.add_argument("--head-cargo-features", default="", help=argparse.SUPPRESS)
@@ -167,6 +165,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.ladder, selected = config.from_options(parser, args, args.rungs)
     args.selected = [rung.name for rung in selected]
     args.flamegraphs = not (args.instructions_only or args.no_flamegraphs)
+    try:  # before anything is built: a typo must not cost a build first
+        args.refs = [cli.commit(args.workspace, ref) if ref else None
+                     for ref in (args.base, args.head)]  # fmt: skip
+    except argparse.ArgumentTypeError as error:
+        parser.error(str(error))
     return args
 
 
@@ -186,8 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.flamegraphs:
         flamediff.inferno(workspace)
     announce("building both commits' wheels")
-    refs = [_git(workspace, "rev-parse", "--verify", f"{ref}^{{commit}}") if ref else None
-            for ref in (args.base, args.head)]  # fmt: skip
+    refs = args.refs
     sides = build_sides(workspace, refs, args.head_cargo_features)
     replies = [side.ask(ladder, args.selected, check=True) for side in sides]
     rungs = [r for r in args.selected if all(reply[r]["status"] == "ok" for reply in replies)]
@@ -266,9 +268,9 @@ def write(args, refs, changes, comparison, samples, links, size) -> str:
 
 
 def _git(workspace: Path, *args: str) -> str:
-    completed = subprocess.run(
-        ["git", *args], cwd=workspace, capture_output=True, text=True, check=True
-    )
+    completed = subprocess.run(["git", *args], cwd=workspace, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {completed.stderr.strip()}")
     return completed.stdout.strip()
 
 

@@ -8,13 +8,13 @@ there was one).
     ladder-criterion [--run] [--quick] [--package NAME] [--markdown profiles/criterion.md]
 """
 
-import argparse
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from . import cli
 from .units import REGRESSION_THRESHOLD_PERCENT, duration
 
 # criterion's own --quick is too coarse to see a 10% change; shorter, fewer samples is not.
@@ -107,11 +107,7 @@ def write(out: Path, results: list[dict]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="ladder-criterion",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.ArgumentParser(prog="ladder-criterion", description=__doc__)
     parser.add_argument("--run", action="store_true", help="run cargo bench first")
     parser.add_argument("--quick", action="store_true", help="with --run: the short CI form")
     parser.add_argument("--workspace", type=Path, default=Path(), help="the cargo workspace")
@@ -119,7 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--criterion-dir", type=Path, help="default: WORKSPACE/target/criterion")
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--threshold", type=float, default=REGRESSION_THRESHOLD_PERCENT)
+    parser.add_argument(
+        "--threshold",
+        type=cli.positive_number,
+        default=REGRESSION_THRESHOLD_PERCENT,
+        help="flag benches slower by more than this many percent (default %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     if args.run:

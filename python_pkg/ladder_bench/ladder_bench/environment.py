@@ -45,9 +45,11 @@ def section(env: dict) -> dict:
 
 
 def differences(old: dict, new: dict) -> list[str]:
-    """The timing-relevant fields whose values differ, as readable lines."""
+    """The timing-relevant fields whose values differ, as readable lines (a field one
+    side did not record, as pytest-benchmark's JSON does not record numpy, differs too:
+    nothing says it was the same)."""
     return [
-        f"{field}: {old.get(field)!s} -> {new.get(field)!s}"
+        f"{field}: {old.get(field) or 'not recorded'} -> {new.get(field) or 'not recorded'}"
         for field in COMPARABLE_FIELDS
         if old.get(field) != new.get(field)
     ]

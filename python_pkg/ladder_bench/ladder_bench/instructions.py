@@ -25,7 +25,6 @@ to the user: string hashing, thread counts (OpenBLAS and rayon: 1), and byte-cod
 (never written, so both runs compile or load the same modules).
 """
 
-import argparse
 import json
 import math
 import os
@@ -39,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config, environment, harness, report
+from . import cli, config, environment, harness, report
 from .units import progress
 
 TARGET_INSTRUCTIONS = 200_000_000
@@ -229,15 +228,11 @@ def _valgrind_version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="ladder-instructions",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.ArgumentParser(prog="ladder-instructions", description=__doc__)
     parser.add_argument("--rungs", help="comma-separated (default: every declared rung)")
     parser.add_argument(
         "--calls",
-        type=int,
+        type=cli.positive_int,
         help=f"measured calls per rung (default: enough for {TARGET_INSTRUCTIONS:,} "
         f"instructions, at most {MAX_CALLS})",
     )
@@ -249,8 +244,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ladder, rungs = config.from_options(parser, args, args.rungs)
     out, workspace = args.out.resolve(), args.workspace
-    if args.calls is not None and args.calls < 1:
-        parser.error("--calls must be at least 1")
     size = ladder.quick_size if args.quick else args.size or ladder.default_size
     started = time.perf_counter()
     print(f"== instructions per call under callgrind, {size}", flush=True)

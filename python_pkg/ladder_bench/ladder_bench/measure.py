@@ -3,27 +3,27 @@
 The seed's measure.py as a command, for any declared rung (the array API included).
 """
 
-import argparse
 import statistics
 import sys
 
-from . import config, harness
+from . import cli, config, harness
 from .units import duration
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ladder-measure", description=__doc__)
+    parser = cli.ArgumentParser(prog="ladder-measure", description=__doc__)
     parser.add_argument("rung", help="a rung declared in the configuration")
-    parser.add_argument("--iterations", type=int, default=10, help="calls to time (default 10)")
     parser.add_argument(
-        "--seconds", type=float, default=0.0, help="keep calling until this many seconds passed"
+        "--iterations", type=cli.positive_int, default=10, help="calls to time (default 10)"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=cli.non_negative_number,
+        default=0.0,
+        help="keep calling until this many seconds passed",
     )
     config.add_options(parser)
     args = parser.parse_args(argv)
-    if args.iterations < 1:
-        parser.error("--iterations must be at least 1")
-    if not args.seconds >= 0:
-        parser.error("--seconds must be a non-negative number")
     harness.set_bench_environ()
     ladder, (rung,) = config.from_options(parser, args, args.rung, peers=True)
     print(f"Measuring `{rung.name}`: {rung.summary()}", flush=True)

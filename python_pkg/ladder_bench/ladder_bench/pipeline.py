@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import config, criterion, environment, instructions, profiling, report, scaling, timings
+from . import cli, config, criterion, environment, instructions, profiling, report, scaling, timings
 from .harness import bench_environ
 
 BENCH_MODULE = Path(__file__).with_name("bench_rungs.py")
@@ -41,11 +41,7 @@ class Mode:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="ladder-bench",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.ArgumentParser(prog="ladder-bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds, shorter profiles")
     parser.add_argument("--rungs", help="comma-separated (default: every declared rung)")
     parser.add_argument("--out", type=Path, default=Path("profiles"), help="output folder")
@@ -60,11 +56,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also count instructions per call under callgrind (quick size with --quick)",
     )
-    parser.add_argument("--compare", type=Path, help="an earlier timings.json to check against")
+    parser.add_argument("--compare", type=Path, help="an earlier timings.json (or "
+                        "pytest-benchmark's --benchmark-json file) to check against")  # fmt: skip
     timings.add_regression_options(parser)
     args = parser.parse_args(argv)
     args.ladder, args.selected = config.from_options(parser, args, args.rungs)
-    args.old_timings = json.loads(args.compare.read_text()) if args.compare else None
+    args.old_timings = None
+    if args.compare:  # checked now: a bad file must not cost a whole run first
+        try:
+            args.old_timings = timings.load_baseline(args.compare)
+        except timings.BaselineError as error:
+            parser.error(f"--compare: {error}")
+        old_rungs = [row["rung"] for row in args.old_timings["rungs"]]
+        if not set(old_rungs) & {rung.name for rung in args.selected}:
+            parser.error(f"--compare: {args.compare} times none of the rungs timed now "
+                         f"(it has {', '.join(old_rungs[:5])})")  # fmt: skip
     return args
 
 

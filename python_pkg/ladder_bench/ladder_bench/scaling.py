@@ -16,7 +16,6 @@ Every answer (made comparable by the rung's ``answer`` hook) is compared with th
 element by element). Writes ``scaling.json``, ``scaling.md`` and ``scaling.png``.
 """
 
-import argparse
 import math
 import pickle
 import statistics
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config, harness, report, scaling_report
+from . import cli, config, harness, report, scaling_report
 from .units import duration, progress
 
 
@@ -138,19 +137,15 @@ def parse_sizes(text: str) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="ladder-scale",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.ArgumentParser(prog="ladder-scale", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the first sizes, 1 s budget")
     parser.add_argument("--sizes", type=parse_sizes, help="n_polygons=1000,n_points=100;... "
                         "(default: scaling-sizes in the configuration)")  # fmt: skip
     parser.add_argument("--approaches", help="comma-separated (default: every rung and peer)")
-    parser.add_argument("--budget", type=float, help="seconds per call beyond which an approach "
-                        "is skipped (default 10, quick 1)")  # fmt: skip
-    parser.add_argument("--min-time", type=float, help="seconds of calls per cell (default 2, "
-                        "quick 0.3)")  # fmt: skip
+    parser.add_argument("--budget", type=cli.positive_number, help="seconds per call beyond "
+                        "which an approach is skipped (default 10, quick 1)")  # fmt: skip
+    parser.add_argument("--min-time", type=cli.positive_number, help="seconds of calls per cell "
+                        "(default 2, quick 0.3)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("profiles"))
     config.add_options(parser)
     args = parser.parse_args(argv)

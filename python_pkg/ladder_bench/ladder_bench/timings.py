@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import environment
+from . import cli, environment
 from .units import REGRESSION_THRESHOLD_PERCENT, duration
 
 SCHEMA_VERSION = 2
@@ -26,10 +26,12 @@ def from_benchmark_json(raw: dict, order: list[str], baseline, env: dict, settin
     rows in ladder ``order``, speedups relative to the ``baseline`` rung (if it was timed)."""
     by_rung = {}
     for benchmark in raw["benchmarks"]:
-        stats, info = benchmark["stats"], benchmark["extra_info"]
-        by_rung[info["rung"]] = {
-            "rung": info["rung"],
-            "description": info["description"],
+        stats, info = benchmark["stats"], benchmark.get("extra_info", {})
+        # ladder-bench names each benchmark's rung; anyone else's JSON has test ids.
+        name = info.get("rung") or benchmark.get("param") or benchmark["name"]
+        by_rung[name] = {
+            "rung": name,
+            "description": info.get("description", benchmark.get("fullname", "")),
             **{f"{key}_ms": stats[key] * 1e3 for key in STATS},
             "rounds": stats["rounds"],
             "iterations": stats["iterations"],
@@ -45,6 +47,64 @@ def from_benchmark_json(raw: dict, order: list[str], baseline, env: dict, settin
         "settings": settings,
         "rungs": rungs,
         "raw": raw,
+    }
+
+
+class BaselineError(ValueError):
+    """A file that cannot be read as earlier timings; the message says why."""
+
+
+def load_baseline(path: Path) -> dict:
+    """Earlier timings to check against, as ``timings.json``'s content: a ``timings.json``
+    of ladder-bench, or pytest-benchmark's own ``--benchmark-json`` output. Anything else
+    (criterion's estimates, a truncated file) raises ``BaselineError`` saying what it is."""
+    try:
+        data = json.loads(path.read_text())
+    except OSError as error:
+        raise BaselineError(f"cannot read {path}: {error.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BaselineError(f"{path} is not JSON ({error})") from None
+    if isinstance(data, dict) and "rungs" in data:
+        _check_rows(path, data["rungs"], "rungs", lambda row: row.get("median_ms"))
+        return data
+    if isinstance(data, dict) and "benchmarks" in data:
+        _check_rows(path, data["benchmarks"], "benchmarks",
+                    lambda row: row.get("stats", {}).get("median"))  # fmt: skip
+        try:
+            order = [row.get("extra_info", {}).get("rung") or row.get("param") or row["name"]
+                     for row in data["benchmarks"]]  # fmt: skip
+            return from_benchmark_json(data, order, None, _pytest_benchmark_environment(data), {})
+        except (KeyError, TypeError, AttributeError) as error:
+            raise BaselineError(f"{path}: a benchmark lacks pytest-benchmark's {error}") from None
+    keys = ", ".join(sorted(data)[:6]) if isinstance(data, dict) else type(data).__name__
+    raise BaselineError(
+        f"{path} is neither a ladder-bench timings.json nor pytest-benchmark JSON "
+        f'(it has {keys or "nothing"}; expected "rungs" or "benchmarks")'
+    )
+
+
+def _check_rows(path: Path, rows, key: str, median) -> None:
+    if not isinstance(rows, list) or not rows:
+        raise BaselineError(f"{path}: {key!r} is not a non-empty list")
+    for row in rows:
+        value = median(row) if isinstance(row, dict) else None
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (number and math.isfinite(value) and value > 0):
+            raise BaselineError(f"{path}: an entry of {key!r} has no positive median: {row!r:.80}")
+
+
+def _pytest_benchmark_environment(raw: dict) -> dict:
+    """What pytest-benchmark records of the environment, under timings.json's names."""
+    machine, commit = raw.get("machine_info", {}), raw.get("commit_info", {})
+    python = " ".join(filter(None, (machine.get("python_implementation"),
+                                     machine.get("python_version"))))  # fmt: skip
+    commit_id = commit.get("id") and commit["id"] + ("-dirty" if commit.get("dirty") else "")
+    return {
+        "cpu": machine.get("cpu", {}).get("brand_raw"),
+        "cores": machine.get("cpu", {}).get("count"),
+        "python": python or None,
+        "git_commit": commit_id or None,
+        "date": raw.get("datetime"),
     }
 
 
@@ -180,7 +240,7 @@ def compare(old: dict, new: dict, threshold_percent: float = REGRESSION_THRESHOL
 def add_regression_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=cli.positive_number,
         default=REGRESSION_THRESHOLD_PERCENT,
         help="flag rungs slower by more than this many percent (default %(default)s)",
     )
@@ -192,15 +252,17 @@ def add_regression_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ladder-timings", description=__doc__)
+    parser = cli.ArgumentParser(prog="ladder-timings", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     compare_parser = commands.add_parser("compare", help="compare two timings.json files")
     compare_parser.add_argument("old", type=Path)
     compare_parser.add_argument("new", type=Path)
     add_regression_options(compare_parser)
     args = parser.parse_args(argv)
-
-    old, new = (json.loads(path.read_text()) for path in (args.old, args.new))
+    try:
+        old, new = load_baseline(args.old), load_baseline(args.new)
+    except BaselineError as error:
+        parser.error(str(error))
     comparison = compare(old, new, args.threshold)
     print(comparison.to_markdown())
     return 1 if comparison.regressions and args.fail_on_regression else 0

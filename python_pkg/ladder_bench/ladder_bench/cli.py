@@ -1,0 +1,71 @@
+"""What every command line shares: a parser whose errors are one line, and argument
+types that refuse a bad value while the arguments are parsed, before any work starts
+(a benchmark run that fails on its input after six minutes of measuring wastes them).
+"""
+
+import argparse
+import math
+import subprocess
+from pathlib import Path
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, but an error is the one line that names the problem: the usage
+    block argparse prints first buries it, and ``--help`` shows the usage anyway."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(**kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_number(text: str) -> float:
+    """A finite number above zero (a percentage, a duration)."""
+    value = _finite_number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def non_negative_number(text: str) -> float:
+    """A finite number, zero or more."""
+    value = _finite_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _finite_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number, at least 1 (a count of calls or rounds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def commit(workspace: Path, name: str) -> str:
+    """The full hash of the commit ``name`` (any git revision) names in ``workspace``;
+    otherwise git's own reason, as an ``ArgumentTypeError``."""
+    completed = subprocess.run(
+        ["git", "rev-parse", "--verify", "--end-of-options", f"{name}^{{commit}}"],
+        cwd=workspace, capture_output=True, text=True,
+    )  # fmt: skip
+    if completed.returncode != 0:
+        reason = " ".join(completed.stderr.split()) or f"git exited with {completed.returncode}"
+        raise argparse.ArgumentTypeError(f"{name!r} is not a commit in {workspace}: {reason}")
+    return completed.stdout.strip()
