@@ -41,6 +41,8 @@ def test_markdown_table_has_a_row_per_rung(smoke_profiles):
 
 
 class Links(HTMLParser):
+    """Every file the page refers to (anchors within the page are not files)."""
+
     def __init__(self):
         super().__init__()
         self.targets = []
@@ -48,7 +50,7 @@ class Links(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         for name in ("href", "data", "src"):
-            if attributes.get(name):
+            if attributes.get(name) and not attributes[name].startswith("#"):
                 self.targets.append(attributes[name])
 
 

@@ -32,6 +32,7 @@ img.figure { max-width: 100%; }
 object.flamegraph { width: 100%; height: 40em; border: 1px solid #ccc; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
 .regression { color: #b00; font-weight: bold; }
+nav#contents ul { margin: 0.2em 0; }
 """
 
 
@@ -61,7 +62,7 @@ def render(out_dir: Path) -> Path:
             f"<p>Commit <code>{_e(env.get('git_commit'))}</code>, {_e(env.get('date'))}, "
             f"on {_e(env.get('cpu'))} ({_e(env.get('cores'))} cores).</p>"
         )
-    body = [header, *(_section(out_dir, section) for section in sections)]
+    body = [header, _contents(sections), *(_section(out_dir, section) for section in sections)]
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Timings and profiles</title><style>{STYLE}</style></head>\n"
@@ -70,6 +71,22 @@ def render(out_dir: Path) -> Path:
     path = out_dir / "index.html"
     path.write_text(page)
     return path
+
+
+def _contents(sections: list[dict]) -> str:
+    """The table of contents: each section, and each block with its own heading (a
+    flamegraph per rung) under it."""
+    items = []
+    for section in sections:
+        blocks = [block for block in section.get("blocks", []) if "id" in block]
+        nested = "".join(
+            f'<li><a href="#{_e(block["id"])}">{_e(block["heading"])}</a></li>' for block in blocks
+        )
+        items.append(
+            f'<li><a href="#{_e(section["id"])}">{_e(section["title"])}</a>'
+            f"{f'<ul>{nested}</ul>' if nested else ''}</li>"
+        )
+    return f'<nav id="contents"><h2>Contents</h2><ul>{"".join(items)}</ul></nav>'
 
 
 def _section(out_dir: Path, section: dict) -> str:

@@ -133,20 +133,26 @@ def to_markdown(timings: dict) -> str:
 
 
 def speedup_chart(timings: dict) -> str:
-    """Horizontal bars of each rung's speedup over the baseline on a log scale, inline SVG."""
+    """Horizontal bars of each rung's speedup over the baseline on a log scale, inline SVG.
+    A bar is the ratio of the medians; its whisker is the ratio's spread, from the
+    baseline's first quartile over the rung's third to the baseline's third over the
+    rung's first (the ratios of quartiles the two runs' interquartile ranges allow)."""
     rows = [row for row in timings["rungs"] if row["speedup"]]
     if not rows:
         return f"<p>(no speedups: {timings['baseline']} was not timed)</p>"
-    decades = max(1, math.ceil(math.log10(max(max(r["speedup"] for r in rows), 10))))
+    base = next(row for row in timings["rungs"] if row["rung"] == timings["baseline"])
+    spreads = [(base["q1_ms"] / row["q3_ms"], base["q3_ms"] / row["q1_ms"]) for row in rows]
+    decades = max(1, math.ceil(math.log10(max(max(high for _, high in spreads), 10))))
     label_width, bar_width, row_height = 170, 600, 26
-    width, height = label_width + bar_width + 90, row_height * len(rows) + 30
+    width, height = label_width + bar_width + 150, row_height * len(rows) + 30
 
     def x(speedup: float) -> float:
         return label_width + bar_width * max(math.log10(speedup), 0) / decades
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="speedup over {timings["baseline"]}, log scale" font-size="13">'
+        f'role="img" aria-label="speedup over {timings["baseline"]}, log scale, with the '
+        f'spread of each ratio" font-size="13">'
     ]
     for decade in range(decades + 1):
         gx = x(10**decade)
@@ -154,13 +160,18 @@ def speedup_chart(timings: dict) -> str:
             f'<line x1="{gx:.1f}" y1="0" x2="{gx:.1f}" y2="{height - 20}" stroke="#ddd"/>'
             f'<text x="{gx:.1f}" y="{height - 5}" text-anchor="middle">{10**decade:,}x</text>'
         )
-    for i, row in enumerate(rows):
-        y, speedup = i * row_height, row["speedup"]
+    for i, (row, (low, high)) in enumerate(zip(rows, spreads, strict=True)):
+        y, speedup, middle = i * row_height, row["speedup"], i * row_height + row_height / 2
+        spread = f"{low:,.1f}x to {high:,.1f}x"
         parts.append(
             f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end">{row["rung"]}</text>'
             f'<rect x="{label_width}" y="{y + 4}" width="{max(x(speedup) - label_width, 1):.1f}"'
-            f' height="{row_height - 8}" fill="#d2691e"><title>{speedup:,.1f}x</title></rect>'
-            f'<text x="{x(speedup) + 6:.1f}" y="{y + 17}">{speedup:,.1f}x</text>'
+            f' height="{row_height - 8}" fill="#d2691e"><title>{speedup:,.1f}x (spread '
+            f"{spread})</title></rect>"
+            f'<path class="spread" d="M{x(low):.1f},{middle:.1f}H{x(high):.1f}'
+            f'M{x(low):.1f},{middle - 5:.1f}v10M{x(high):.1f},{middle - 5:.1f}v10" '
+            f'stroke="#333" fill="none"><title>spread {spread}</title></path>'
+            f'<text x="{max(x(speedup), x(high)) + 6:.1f}" y="{y + 17}">{speedup:,.1f}x</text>'
         )
     return "".join(parts) + "</svg>"
 
@@ -174,6 +185,9 @@ def write(out: Path, timings: dict) -> dict:
         "id": "timings",
         "title": "Timings",
         "order": 10,
+        "intro": "The chart: each bar is the speedup (the ratio of the medians, log scale); "
+        "its whisker, the ratio's spread: the baseline's first quartile over the rung's third "
+        "to the baseline's third over the rung's first.",
         "environment": timings["environment"],
         "blocks": [{"markdown": "timings.md"}, {"svg": "speedup.svg"}],
     }

@@ -1,0 +1,152 @@
+"""Every input a command takes is checked before any work starts, and a bad one fails
+with one line naming it; the baselines it accepts; the page's contents and speedup spread."""
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+from ladder_bench import timings
+
+PIPELINE = [sys.executable, "-m", "ladder_bench.pipeline", "--workspace", str(ROOT)]
+COMPARE = [sys.executable, "-m", "ladder_bench.compare", "--workspace", str(ROOT)]
+# What criterion writes into target/criterion/<bench>/new/estimates.json.
+CRITERION_ESTIMATES = {
+    "mean": {"confidence_interval": {"confidence_level": 0.95, "lower_bound": 1.0,
+                                     "upper_bound": 2.0}, "point_estimate": 1.5,
+             "standard_error": 0.1},
+    "median": {"confidence_interval": {"confidence_level": 0.95, "lower_bound": 1.0,
+                                       "upper_bound": 2.0}, "point_estimate": 1.4,
+               "standard_error": 0.1},
+}  # fmt: skip
+
+
+def fails_in_one_line(command: list[str], *expected: str) -> str:
+    """Run ``command``: it must exit 2 within 5 s with one line on stderr holding every
+    ``expected`` text, and nothing on stdout (no work started)."""
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    elapsed = time.perf_counter() - started
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert elapsed < 5, f"took {elapsed:.1f}s to refuse its input"
+    assert completed.stdout == ""
+    lines = completed.stderr.splitlines()
+    assert len(lines) == 1, completed.stderr
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+def test_a_criterion_file_as_baseline_is_refused_at_once(tmp_path):
+    wrong = tmp_path / "estimates.json"
+    wrong.write_text(json.dumps(CRITERION_ESTIMATES))
+    fails_in_one_line([*PIPELINE, "--compare", str(wrong)], "--compare", str(wrong),
+                      "neither a ladder-bench timings.json nor pytest-benchmark JSON")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "No such file"),
+        ("{not json", "is not JSON"),
+        ("[1, 2]", "neither"),
+        ('{"rungs": []}', "not a non-empty list"),
+        ('{"rungs": [{"rung": "v1", "median_ms": "fast"}]}', "no positive median"),
+        ('{"benchmarks": [{"name": "test_x", "stats": {"median": -1}}]}', "no positive median"),
+        ('{"rungs": [{"rung": "not_a_rung", "median_ms": 1.0}]}', "none of the rungs"),
+    ],
+)
+def test_a_bad_baseline_is_refused_at_once(tmp_path, content, expected):
+    path = tmp_path / "baseline.json"
+    if content is not None:
+        path.write_text(content)
+    fails_in_one_line([*PIPELINE, "--compare", str(path)], "--compare", expected)
+
+
+@pytest.mark.parametrize("threshold", ["-5", "0", "nan", "inf", "ten"])
+def test_a_threshold_must_be_a_finite_positive_percentage(threshold):
+    fails_in_one_line([*PIPELINE, "--threshold", threshold], "--threshold", threshold)
+
+
+def test_an_unknown_commit_fails_with_gits_reason():
+    line = fails_in_one_line([*COMPARE, "no-such-ref-anywhere"], "no-such-ref-anywhere")
+    assert "fatal:" in line  # git's own words, not swallowed
+
+
+@pytest.mark.parametrize("option", [["--rounds", "0"], ["--seconds", "-1"]])
+def test_compare_refuses_meaningless_counts(option):
+    fails_in_one_line([*COMPARE, "HEAD", *option], option[0])
+
+
+def pytest_benchmark_json(medians_s: dict[str, float]) -> dict:
+    """The shape pytest-benchmark's --benchmark-json writes, for tests named test_x[rung]."""
+    benchmarks = []
+    for rung, median in medians_s.items():
+        stats = {key: median for key in ("min", "max", "mean", "median", "q1", "q3")}
+        stats |= {"stddev": 0.0, "iqr": 0.0, "rounds": 5, "iterations": 1}
+        benchmarks.append({"name": f"test_x[{rung}]", "fullname": f"t.py::test_x[{rung}]",
+                           "param": rung, "extra_info": {}, "stats": stats})  # fmt: skip
+    return {
+        "machine_info": {"python_implementation": "CPython", "python_version": "3.11.7",
+                         "cpu": {"brand_raw": "Some CPU", "count": 2}},
+        "commit_info": {"id": "0123abc", "dirty": False},
+        "datetime": "2026-11-25T00:00:00",
+        "benchmarks": benchmarks,
+    }  # fmt: skip
+
+
+def test_pytest_benchmarks_own_json_is_a_baseline(tmp_path):
+    path = tmp_path / "benchmark.json"
+    path.write_text(json.dumps(pytest_benchmark_json({"v1": 0.1, "v3_riir_polygon": 0.002})))
+    baseline = timings.load_baseline(path)
+    assert {row["rung"]: row["median_ms"] for row in baseline["rungs"]} == {
+        "v1": pytest.approx(100.0),
+        "v3_riir_polygon": pytest.approx(2.0),
+    }
+    assert baseline["environment"]["cpu"] == "Some CPU"
+    assert baseline["environment"]["git_commit"] == "0123abc"
+
+
+def test_ladder_timings_compares_against_pytest_benchmarks_json(tmp_path):
+    old, new = tmp_path / "benchmark.json", tmp_path / "timings.json"
+    old.write_text(json.dumps(pytest_benchmark_json({"v1": 0.1, "v3_riir_polygon": 0.002})))
+    new.write_text(json.dumps(pytest_benchmark_json({"v1": 0.1, "v3_riir_polygon": 0.004})))
+    completed = subprocess.run(
+        [sys.executable, "-m", "ladder_bench.timings", "compare", str(old), str(new),
+         "--fail-on-regression"], capture_output=True, text=True,
+    )  # fmt: skip
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert re.search(r"\| v3_riir_polygon \| 2\.00 ms \| 4\.00 ms \| \+100\.0% \| REGRESSION", (
+        completed.stdout))  # fmt: skip
+    assert "| v1 | 100 ms | 100 ms | +0.0% |" in completed.stdout
+
+
+def test_the_speedup_chart_draws_each_ratios_spread():
+    def row(rung, median, q1, q3):
+        return {"rung": rung, "median_ms": median, "q1_ms": q1, "q3_ms": q3}
+
+    result = {
+        "baseline": "v1",
+        "rungs": [row("v1", 100.0, 90.0, 110.0), row("v5", 10.0, 9.0, 12.0)],
+    }
+    for entry in result["rungs"]:
+        entry["speedup"] = 100.0 / entry["median_ms"]
+    svg = timings.speedup_chart(result)
+    # v5: 90 / 12 = 7.5x to 110 / 9 = 12.2x around its 10x; v1: 90 / 110 to 110 / 90.
+    assert "<title>spread 7.5x to 12.2x</title>" in svg
+    assert "<title>spread 0.8x to 1.2x</title>" in svg
+    assert svg.count('class="spread"') == 2
+
+
+def test_the_index_has_a_table_of_contents(smoke_profiles):
+    page = (smoke_profiles / "index.html").read_text()
+    contents = re.search(r'<nav id="contents">(.*?)</nav>', page, re.DOTALL)
+    assert contents is not None
+    linked = re.findall(r'href="#([^"]+)"', contents.group(1))
+    headings = re.findall(r'<h[23] id="([^"]+)"', page)
+    assert sorted(linked) == sorted(headings)
+    assert "flamegraphs" in linked
