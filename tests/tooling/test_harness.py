@@ -1,5 +1,6 @@
 """The harness and the configuration every tool reads."""
 
+import json
 import subprocess
 import sys
 
@@ -74,3 +75,15 @@ def test_the_measure_command_times_any_declared_rung(rung):
     )  # fmt: skip
     assert f"Measuring `{rung}`" in completed.stdout
     assert "per call" in completed.stdout
+
+
+def test_a_ready_child_says_so_before_its_calls_and_still_replies():
+    """The profiler attaches on READY: it must come after the set-up, before the calls."""
+    request = {"config": str(LADDER.path), "rungs": ["match_points"], "calls": 2,
+               "ready": True, "size": {"n_polygons": 50, "n_points": 5}}  # fmt: skip
+    completed = subprocess.run(
+        harness.child_command(sys.executable, request), capture_output=True, text=True, check=True
+    )
+    first, *_, last = completed.stdout.splitlines()
+    assert first == harness.READY
+    assert len(json.loads(last)["match_points"]["times"]) == 2

@@ -9,6 +9,9 @@ other-virtualenv worker (the child mode)::
 reads one JSON request and prints one JSON line: per rung its status ("ok", or
 "missing" where this interpreter's library lacks it, e.g. an older commit), the seconds
 of each call, and on request the peak memory of the calls and the path of the answer.
+With ``"ready": true`` it first prints ``READY`` once set-up and warm-up are done, and
+lets any process of the user trace it: the profiler attaches then, and so samples the
+measured calls only.
 
 The benchmark environment (one BLAS thread; for instruction counts also a fixed hash
 seed, one rayon thread, no byte-code writes) is set here and nowhere else.
@@ -39,6 +42,10 @@ DETERMINISTIC_ENV = {
     "RAYON_NUM_THREADS": "1",
 }
 MISSING = 3  # the child's exit status when none of the rungs asked for exists here
+READY = "READY"  # the line a child asked to be "ready" prints before its calls
+# prctl(2): who may ptrace this process under Yama's ptrace_scope=1, where by default
+# only an ancestor may, and the profiler attaching is its sibling.
+PR_SET_PTRACER, PR_SET_PTRACER_ANY = 0x59616D61, ctypes.c_ulong(-1)
 
 
 def bench_environ(deterministic: bool = False) -> dict[str, str]:
@@ -82,6 +89,15 @@ def _untimed_calls(call: Callable[[], object], calls: int) -> None:
         call()
 
 
+def _signal_ready() -> None:
+    """Let a profiler attach (where the kernel has no Yama, or no prctl at all, nothing
+    restricts it and this does nothing), then say so."""
+    prctl = getattr(ctypes.CDLL(None), "prctl", None)
+    if prctl is not None:
+        prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0)
+    print(READY, flush=True)
+
+
 def _memory_kib() -> dict[str, int]:
     status = Path("/proc/self/status").read_text()
     return {key: int(value) for key, value in re.findall(r"(VmHWM|VmRSS):\s+(\d+) kB", status)}
@@ -114,6 +130,8 @@ def measure(config, rung, request: dict) -> dict:
     if not request.get("timed", True):
         _untimed_calls(call, calls)
         return result
+    if request.get("ready"):
+        _signal_ready()
     times, answer = run_calls(call, calls, request.get("seconds", 0.0), request.get("max_calls"))
     result["times"] = times
     if before_kib is not None:
