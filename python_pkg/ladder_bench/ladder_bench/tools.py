@@ -1,0 +1,35 @@
+"""The programs from crates.io that the flamegraphs need and pip cannot install: rustfilt
+(demangling Rust symbols).
+
+Each is looked for in the repository's ``target/tools/bin``, then on PATH, else
+installed into ``target/tools`` now with cargo (which building the wheels needs anyway),
+at a pinned version: a fresh checkout works, and nothing lands outside it.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+RUSTFILT_VERSION = "0.2.2"
+
+
+def rustfilt(workspace: Path) -> str:
+    """rustfilt, which demangles both of rustc's symbol manglings (legacy and v0)."""
+    (program,) = _cargo_programs(workspace, "rustfilt", RUSTFILT_VERSION, ("rustfilt",))
+    return program
+
+
+def _cargo_programs(workspace: Path, crate: str, version: str, names: tuple[str, ...]):
+    root = workspace / "target" / "tools"
+    search = os.pathsep.join([str(root / "bin"), os.environ.get("PATH", "")])
+    found = [shutil.which(name, path=search) for name in names]
+    if None in found:
+        print(f"   {crate} is not installed: cargo install {crate}@{version} into {root}")
+        subprocess.run(
+            ["cargo", "install", "--quiet", "--locked", "--version", version,
+             "--root", str(root), crate],
+            check=True,
+        )  # fmt: skip
+        found = [shutil.which(name, path=str(root / "bin")) for name in names]
+    return tuple(found)
