@@ -1,6 +1,7 @@
 """The pipeline on this repository's ladder, in its smallest mode (conftest.smoke_profiles),
 and the pieces it is made of."""
 
+import html
 import json
 import re
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 import poly_match
 from conftest import SMOKE_RUNGS
-from ladder_bench import report
+from ladder_bench import profiling, report
 
 
 def test_timings_json_follows_the_schema(smoke_profiles):
@@ -70,6 +71,56 @@ def test_pyclass_flamegraph_names_the_rust_search(smoke_profiles):
     assert rust_frames, "py-spy --native did not name the Rust find_close_polygons"
     svg = (smoke_profiles / "flamegraphs" / "v3_riir_polygon.svg").read_text()
     assert "poly_match_rs::geometry::find_close_polygons" in svg
+
+
+def test_no_mangled_rust_symbol_is_left_in_any_profile(smoke_profiles):
+    mangled = re.compile(r"\$LT\$|\$u20\$|::h[0-9a-f]{16}|_RNv")
+    files = [
+        path
+        for pattern in ("*.svg", "*.folded", "*.speedscope.json")
+        for path in smoke_profiles.rglob(pattern)
+    ]
+    assert len(files) >= 3 * len(SMOKE_RUNGS)
+    for path in files:
+        found = mangled.search(path.read_text())
+        assert found is None, f"{path.name}: {found.group()!r}"
+
+
+def test_flamegraph_titles_are_short(smoke_profiles):
+    for rung in SMOKE_RUNGS:
+        svg = (smoke_profiles / "flamegraphs" / f"{rung}.svg").read_text()
+        title = html.unescape(re.search(r'<text id="title"[^>]*>([^<]*)</text>', svg).group(1))
+        assert title.startswith(f"{rung}: ")
+        assert re.search(r" \(\d+ samples\)$", title), title
+        assert len(title) <= 80, title
+
+
+def test_the_measured_calls_fill_every_flamegraph(smoke_profiles):
+    section = json.loads((smoke_profiles / "sections" / "flamegraphs.json").read_text())
+    blocks = {block["id"]: block for block in section["blocks"]}
+    assert sorted(blocks) == sorted(SMOKE_RUNGS)
+    for rung, block in blocks.items():
+        folded = (smoke_profiles / "flamegraphs" / f"{rung}.folded").read_text()
+        assert block["measured_share"] == profiling.measured_share(folded) >= 0.9, rung
+        assert f"{block['measured_share']:.0%} in the measured calls" in block["text"]
+
+
+def test_the_share_counts_the_samples_under_the_harness_call_loop():
+    folded = (
+        "main (h.py:1);run_calls (ladder_bench/harness.py:81);main (poly_match/v1.py:9) 7\n"
+        "main (h.py:1);prepare (ladder_bench/harness.py:60) 2\n"
+        "main (h.py:1);run_calls_later (x.py:2) 1\n"
+    )
+    assert profiling.measured_share(folded) == 0.7
+
+
+def test_a_long_summary_is_cut_to_fit_the_title():
+    summary = "A spatial index and all cores: a grid of max_dist-wide cells, points in parallel."
+    title = profiling.title("v7_grid_parallel", summary, 1234)
+    assert len(title) == 80
+    assert title.startswith("v7_grid_parallel: A spatial index")
+    assert title.endswith("… (1234 samples)")
+    assert profiling.title("v1", "Short.", 5) == "v1: Short. (5 samples)"
 
 
 def test_speedscope_profile_matches_the_folded_stacks(smoke_profiles):
@@ -177,20 +228,10 @@ def test_the_index_shows_every_section_present_in_order(tmp_path, smoke_profiles
     assert 'id="compare"' not in report.render(out).read_text()
 
 
-def test_rust_frames_of_two_builds_compare_equal_once_their_hashes_go():
-    from ladder_bench.flamediff import comparable_frames
-
-    base = "main (poly_match/v7.py);poly_match_rs::matching::Grid::new::h1111111111111111 (m.rs) 3"
-    head = "main (poly_match/v7.py);poly_match_rs::matching::Grid::new::h2222222222222222 (m.rs) 5"
-    assert comparable_frames(base).rpartition(" ")[0] == comparable_frames(head).rpartition(" ")[0]
-    assert "Grid::new (m.rs)" in comparable_frames(base)
-    assert comparable_frames("_$LT$T$u20$as$u20$Foo$GT$::f 1") == "_<T as Foo>::f 1"
-
-
 def test_compare_finds_inferno_in_the_repositorys_tools_folder(tmp_path, monkeypatch):
     """A fresh checkout gets inferno installed into target/tools/bin, which is not on
     PATH: the next comparison must find it there instead of installing it again."""
-    from ladder_bench.flamediff import inferno
+    from ladder_bench.tools import inferno
 
     bin_dir = tmp_path / "target" / "tools" / "bin"
     bin_dir.mkdir(parents=True)

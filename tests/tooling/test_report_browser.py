@@ -13,12 +13,14 @@ import pytest
 from conftest import SMOKE_RUNGS
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 # Debian's chromium, or the Google Chrome that GitHub's Ubuntu runners ship.
 CHROMIUM = next(
     filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
 )
 CHROMEDRIVER = shutil.which("chromedriver")
+RUST_RUNG = "v3_riir_polygon"  # of SMOKE_RUNGS, one whose flamegraph has Rust frames
 
 if not (CHROMIUM and CHROMEDRIVER):
     if os.environ.get("POLY_MATCH_REQUIRE_BROWSER") == "1":
@@ -43,7 +45,14 @@ def browser():
 
 @pytest.fixture
 def index(browser, smoke_profiles):
+    """The page, once every embedded flamegraph has run its script."""
     browser.get((smoke_profiles / "index.html").as_uri())
+    WebDriverWait(browser, 20).until(
+        lambda driver: driver.execute_script(
+            "return [...document.querySelectorAll('object.flamegraph')].every("
+            "o => o.contentDocument && o.contentWindow.total_samples)"
+        )
+    )
     return browser
 
 
@@ -57,25 +66,64 @@ def test_table_rows(index):
 
 
 def test_flamegraph_scripts_ran(index):
-    # py-spy's SVG runs its script when embedded with <object>: its init() reads the
+    # inferno's SVG runs its script when embedded with <object>: its init() reads the
     # total sample count and draws the search control; both are visible from outside.
-    index.set_script_timeout(20)
-    state = index.execute_async_script(
+    state = index.execute_script(
         """
-        const done = arguments[arguments.length - 1];
-        const objects = [...document.querySelectorAll('object.flamegraph')];
-        const ready = () => objects.every(o => o.contentDocument && o.contentWindow.total_samples);
-        const poll = () => ready()
-            ? done(objects.map(o => ({
-                samples: o.contentWindow.total_samples,
-                search: !!o.contentDocument.getElementById('search'),
-              })))
-            : setTimeout(poll, 100);
-        poll();
+        return [...document.querySelectorAll('object.flamegraph')].map(o => ({
+            samples: o.contentWindow.total_samples,
+            search: !!o.contentDocument.getElementById('search'),
+        }));
         """
     )
     assert len(state) == len(SMOKE_RUNGS)
     assert all(graph["samples"] >= 200 and graph["search"] for graph in state)
+
+
+def test_flamegraph_search_highlights_a_rust_function_by_its_demangled_name(index):
+    name = "poly_match_rs::python::v3_riir_polygon::find_close_polygons"
+    state = index.execute_script(
+        """
+        const graph = document.querySelector(`object.flamegraph[data$="${arguments[1]}.svg"]`);
+        const [win, doc] = [graph.contentWindow, graph.contentDocument];
+        win.search(arguments[0]);
+        return {
+            highlighted: [...doc.querySelectorAll('#frames > g')]
+                .filter(g => g.querySelector('rect').getAttribute('fill') === win.searchcolor)
+                .map(g => g.querySelector('title').textContent),
+            matched: doc.getElementById('matched').textContent,
+        };
+        """,
+        name,
+        RUST_RUNG,
+    )
+    assert state["highlighted"], "search highlighted nothing"
+    assert all(title.startswith(name) for title in state["highlighted"]), state["highlighted"]
+    assert re.fullmatch(r"Matched: [\d.]+%", state["matched"]), state["matched"]
+
+
+def test_a_click_on_a_flamegraph_frame_zooms_into_it(index):
+    graph = index.find_element("css selector", f'object.flamegraph[data$="{RUST_RUNG}.svg"]')
+    index.switch_to.frame(graph)
+    try:
+        # A frame between a tenth and a half of the samples wide: zooming must widen it.
+        frame = index.execute_script(
+            """
+            const total = window.total_samples;
+            return [...document.querySelectorAll('#frames > g')].find(g => {
+                const width = parseInt(g.querySelector('rect').getAttribute('fg:w'));
+                return width > total / 10 && width < total / 2;
+            });
+            """
+        )
+        width = "return arguments[0].querySelector('rect').getBoundingClientRect().width"
+        before = index.execute_script(width, frame)
+        frame.click()
+        assert index.execute_script(width, frame) > 1.5 * before
+        unzoom = index.find_element("id", "unzoom")
+        assert "hide" not in unzoom.get_attribute("class")
+    finally:
+        index.switch_to.default_content()
 
 
 def test_speedscope_link_opens_a_profile(index):

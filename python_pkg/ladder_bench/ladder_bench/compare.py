@@ -14,7 +14,8 @@ in common (the rungs are this checkout's configuration):
 2. times both sides in alternating rounds (base, head, head, base, ...), so that
    drifting machine load hits both alike. Shown, and a gate only with --gate-walltime;
 3. records both sides with py-spy and writes a differential flamegraph per rung with
-   inferno (installed into ``target/tools`` on first use): ``diff/<rung>.svg``,
+   inferno (it and rustfilt are installed into ``target/tools`` on first use):
+   ``diff/<rung>.svg``,
    the head's profile coloured by change (red: a larger share of the samples than in
    the base, blue: a smaller one).
 
@@ -34,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cli, config, flamediff, harness, instructions, profiling, report, timings
+from . import cli, config, flamediff, harness, instructions, profiling, report, timings, tools
 from .config import tomllib
 from .units import REGRESSION_THRESHOLD_PERCENT
 
@@ -127,16 +128,19 @@ def count_instructions(
 
 def diff_flamegraphs(ladder, workspace: Path, sides: list[Side], rungs, out: Path) -> list[str]:
     """A differential flamegraph per rung; markdown links to them."""
-    tools = flamediff.inferno(workspace)
+    inferno = tools.inferno(workspace)
     folded = workspace / "target" / "compare" / "folded"
     folded.mkdir(parents=True, exist_ok=True)
     links = []
     for rung in rungs:
         paths = [folded / f"{rung}.{side.label}.folded" for side in sides]
         for side, path in zip(sides, paths, strict=True):
-            profiling.record_folded(str(side.python), ladder.path, rung, path, 2.0, 150)
+            recording = profiling.record_folded(
+                workspace, str(side.python), ladder.path, rung, 2, 150
+            )
+            path.write_text(recording.folded)
         svg = out / "diff" / f"{rung}.svg"
-        flamediff.diff_flamegraph(tools, *paths, svg, f"{rung}: head vs base")
+        flamediff.diff_flamegraph(inferno, *paths, svg, f"{rung}: head vs base")
         links.append(f"- [{rung}](diff/{rung}.svg)")
         print(f"   {rung}: {svg}", flush=True)
     return links
@@ -187,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     # The tools first: a missing one should fail now, not after minutes of building.
     instructions.valgrind()
     if args.flamegraphs:
-        flamediff.inferno(workspace)
+        tools.inferno(workspace)
+        tools.rustfilt(workspace)
     announce("building both commits' wheels")
     refs = args.refs
     sides = build_sides(workspace, refs, args.head_cargo_features)

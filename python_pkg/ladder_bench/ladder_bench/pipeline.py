@@ -36,8 +36,9 @@ class Mode:
             if quick
             else ["--benchmark-min-rounds=15", "--benchmark-max-time=2.0"]
         )
-        # py-spy samples per second and seconds per recording: at least 200 samples either way.
-        self.profile_rate, self.profile_seconds = (250, 1.2) if quick else (100, 4.0)
+        # py-spy samples per second and whole seconds per recording (py-spy takes no
+        # fractions): at least 200 samples either way.
+        self.profile_rate, self.profile_seconds = (200, 2) if quick else (100, 4)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.no_profiles:
         announce(f"profiling {len(rungs)} rungs with py-spy --native")
-        profile_all(ladder, rungs, out, mode)
+        profile_all(ladder, rungs, out, mode, args.workspace)
     if criterion_on:
         announce("criterion benches of the Rust core (cargo bench)")
         criterion.run(args.workspace, quick=mode.quick, package=ladder.criterion_package)
@@ -140,16 +141,17 @@ def _announcer(phases: int):
     return announce
 
 
-def profile_all(ladder: config.Config, rungs: list, out: Path, mode: Mode) -> None:
+def profile_all(ladder: config.Config, rungs: list, out: Path, mode: Mode, workspace: Path) -> None:
     profiles = []
+    descriptions = {rung.name: rung.summary() for rung in rungs}
     for rung in rungs:
         print(f"   {rung.name}: recording", end="", flush=True)
         profile = profiling.record(
-            ladder.path, rung.name, out / "flamegraphs", mode.profile_seconds, mode.profile_rate
-        )
-        print(f", {profile.samples['flamegraph']} samples", flush=True)
+            workspace, ladder.path, rung.name, descriptions[rung.name],
+            out / "flamegraphs", mode.profile_seconds, mode.profile_rate,
+        )  # fmt: skip
+        print(f", {profile.recording.describe()}", flush=True)
         profiles.append(profile)
-    descriptions = {rung.name: rung.summary() for rung in rungs}
     report.publish(out, profiling.section(out, profiles, descriptions))
 
 

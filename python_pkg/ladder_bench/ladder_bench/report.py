@@ -1,6 +1,6 @@
 """``index.html``: one static page drawn from the sections the tools left in the output
 folder. It opens from ``file://`` with no network: no CDN, charts are inline SVG or PNG,
-and flamegraphs are embedded with ``<object>`` (py-spy's SVG runs its zoom and search
+and flamegraphs are embedded with ``<object>`` (inferno's SVG runs its zoom and search
 script there, not in an ``<img>``).
 
 A tool knows no other tool's files: it writes its own, then ``publish``es a section

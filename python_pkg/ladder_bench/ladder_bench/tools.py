@@ -1,5 +1,5 @@
-"""The programs from crates.io that the flamegraphs need and pip cannot install: rustfilt
-(demangling Rust symbols).
+"""The programs from crates.io that the flamegraphs need and pip cannot install: inferno
+(drawing) and rustfilt (demangling Rust symbols).
 
 Each is looked for in the repository's ``target/tools/bin``, then on PATH, else
 installed into ``target/tools`` now with cargo (which building the wheels needs anyway),
@@ -11,7 +11,16 @@ import shutil
 import subprocess
 from pathlib import Path
 
+INFERNO_VERSION = "0.12.8"
 RUSTFILT_VERSION = "0.2.2"
+
+
+def inferno(workspace: Path) -> tuple[str, str]:
+    """inferno's diff and flamegraph programs."""
+    diff_folded, flamegraph = _cargo_programs(
+        workspace, "inferno", INFERNO_VERSION, ("inferno-diff-folded", "inferno-flamegraph")
+    )
+    return diff_folded, flamegraph
 
 
 def rustfilt(workspace: Path) -> str:
