@@ -75,3 +75,13 @@ def test_a_frame_that_is_not_a_rust_symbol_is_not_rebuilt_into_one():
     assert frames.mangled("core::ptr::drop_in_place::h0123456789abcdef") == (
         "_ZN4core3ptr13drop_in_place17h0123456789abcdefE"
     )
+
+
+def test_unnamed_frames_below_the_first_named_one_go(rustfilt):
+    """The process's entry, where py-spy could not name it: the same stacks as the rest."""
+    folded = (
+        "0x7f01 (libc.so.6);0x7f02 (libc.so.6);main (v1.py:1);0x7f03 (libc.so.6) 2\n"
+        "main (v1.py:1);0x7f04 (libc.so.6) 3\n"
+        "0x7f05 (libc.so.6) 1\n"
+    )
+    assert frames.clean(folded, rustfilt, REPO) == ("main (v1.py:1);[libc.so.6] 5\n[libc.so.6] 1\n")

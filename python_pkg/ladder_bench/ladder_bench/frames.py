@@ -12,7 +12,10 @@ source by rustfilt (a real demangler, run once per recording on every distinct n
 - v0 symbols left whole: ``_RNvCs...``, handed to rustfilt as they are;
 - addresses of code with no symbol, ``0x7f25dc04524a (libc.so.6)``: the address differs
   from sample to sample within one function, so such frames become the library's name,
-  ``[libc.so.6]`` (``[unknown]`` when py-spy does not know the library either).
+  ``[libc.so.6]`` (``[unknown]`` when py-spy does not know the library either). At the
+  root of a stack, below the first named frame, they are the process's entry (libc
+  starting the interpreter), which py-spy leaves out when it can name it: they go, or
+  those samples would stand beside the others as a second, thinner copy of the tree.
 
 Absolute file paths are made relative to the repository (``poly_match/v1.py``) or to
 site-packages (``numpy/...``), as py-spy already does for the modules it can place: a
@@ -50,7 +53,8 @@ def clean(folded: str, rustfilt: str, root: Path) -> str:
         if name != symbol
     }
     for frames, count in parsed:
-        stacks[";".join(_clean_frame(frame, names, root) for frame in frames)] += count
+        named = next((i for i, frame in enumerate(frames) if not _is_address(frame)), 0)
+        stacks[";".join(_clean_frame(frame, names, root) for frame in frames[named:])] += count
     return "".join(f"{stack} {count}\n" for stack, count in stacks.items())
 
 
@@ -88,6 +92,10 @@ def _split(frame: str) -> tuple[str, str | None]:
     if not separator or not location.endswith(")"):
         return frame, None
     return function, location[:-1]
+
+
+def _is_address(frame: str) -> bool:
+    return ADDRESS.fullmatch(_split(frame)[0]) is not None
 
 
 def _clean_frame(frame: str, names: dict[str, str], root: Path) -> str:
