@@ -3,6 +3,7 @@ and the pieces it is made of."""
 
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import jsonschema
 import pytest
 
 import poly_match
-from conftest import SMOKE_RUNGS
+from conftest import ROOT, SMOKE_RUNGS
 from ladder_bench import profiling, report
 
 
@@ -121,6 +122,46 @@ def test_a_long_summary_is_cut_to_fit_the_title():
     assert title.startswith("v7_grid_parallel: A spatial index")
     assert title.endswith("… (1234 samples)")
     assert profiling.title("v1", "Short.", 5) == "v1: Short. (5 samples)"
+
+
+FAKE_PY_SPY = """#!{python}
+# py-spy where attaching is denied: recording a child it starts writes canned stacks.
+import sys
+if "--pid" in sys.argv:
+    sys.exit("Error: Permission Denied")
+output = sys.argv[sys.argv.index("--output") + 1]
+with open(output, "w") as folded:
+    folded.write("main (h.py:1);run_calls (ladder_bench/harness.py:81);f (v1.py:2) {inside}\\n")
+    folded.write("main (h.py:1);prepare (ladder_bench/harness.py:60) {outside}\\n")
+"""
+
+
+def fake_py_spy(tmp_path, monkeypatch, inside: int, outside: int) -> None:
+    script = tmp_path / "bin" / "py-spy"
+    script.parent.mkdir()
+    script.write_text(FAKE_PY_SPY.format(python=sys.executable, inside=inside, outside=outside))
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_where_py_spy_may_not_attach_it_records_from_the_start_and_says_so(tmp_path, monkeypatch):
+    fake_py_spy(tmp_path, monkeypatch, inside=280, outside=20)
+    profile = profiling.record(
+        ROOT, ROOT / "pyproject.toml", "match_points", "The array API.", tmp_path / "out", 1, 100
+    )
+    assert not profile.recording.attached
+    assert profile.recording.describe() == (
+        "300 samples, 93% in the measured calls "
+        "(py-spy could not attach, so it recorded the child from its start)"
+    )
+
+
+def test_a_recording_mostly_outside_the_measured_calls_fails(tmp_path, monkeypatch):
+    fake_py_spy(tmp_path, monkeypatch, inside=100, outside=200)
+    with pytest.raises(RuntimeError, match=r"33.3% of them in the measured calls"):
+        profiling.record(
+            ROOT, ROOT / "pyproject.toml", "match_points", "", tmp_path / "out", 1, 100
+        )
 
 
 def test_speedscope_profile_matches_the_folded_stacks(smoke_profiles):
