@@ -154,6 +154,9 @@ def test_where_py_spy_may_not_attach_it_records_from_the_start_and_says_so(tmp_p
         "300 samples, 93% in the measured calls "
         "(py-spy could not attach, so it recorded the child from its start)"
     )
+    section = profiling.section(tmp_path, [profile], {})
+    assert "where it could not attach" in section["intro"]
+    assert section["blocks"][0]["attached"] is False
 
 
 def test_a_recording_mostly_outside_the_measured_calls_fails(tmp_path, monkeypatch):

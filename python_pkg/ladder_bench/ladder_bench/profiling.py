@@ -134,13 +134,21 @@ def section(out: Path, profiles: list[Profile], descriptions: dict[str, str]) ->
                 {"text": "folded stacks", "href": folded, "class": "folded"},
             ],
         })  # fmt: skip
+    recorded = (
+        "attached once the workload is built and warmed up, so nearly every sample is of "
+        "the measured calls (`run_calls`)"
+        if all(profile.recording.attached for profile in profiles)
+        else "started by py-spy where it could not attach (the note under a graph says so), "
+        "so at least "
+        f"{MEASURED_SHARE:.0%} rather than nearly every sample is of the measured calls "
+        "(`run_calls`)"
+    )
     return {
         "id": "flamegraphs",
         "title": "Flamegraphs",
         "order": 60,
-        "intro": "py-spy `--native` on the harness calling each rung, attached once the "
-        "workload is built and warmed up, so nearly every sample is of the measured calls "
-        "(`run_calls`). Icicle graphs drawn by inferno: each box is a function, its width "
+        "intro": f"py-spy `--native` on the harness calling each rung, {recorded}. "
+        "Icicle graphs drawn by inferno: each box is a function, its width "
         "the share of samples in which it was on the stack; the root is at the top and each "
         "function's callees hang below it. Rust names are demangled and file paths are "
         "relative to the repository or site-packages. Click to zoom, Ctrl-F (or the Search "
@@ -191,7 +199,7 @@ def _attached(command: list[str], python: str, request: dict, rung: str) -> bool
     )  # fmt: skip
     try:
         if child.stdout.readline().strip() != harness.READY:
-            raise RuntimeError(f"the harness failed on {rung}:\n{child.communicate()[1]}")
+            raise RuntimeError(f"the harness failed on {rung}:\n{''.join(child.communicate())}")
         completed = subprocess.run(
             [*command, "--pid", str(child.pid), "--duration", str(seconds)],
             capture_output=True, text=True,
