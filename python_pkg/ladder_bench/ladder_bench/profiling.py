@@ -208,7 +208,7 @@ def _attached(command: list[str], python: str, request: dict, rung: str) -> bool
             return False
         _, stderr = child.communicate()
     finally:
-        if child.poll() is None:  # py-spy failed: the child's calls are of no use now
+        if child.poll() is None:  # attaching was denied (or interrupted): calls of no use
             child.kill()
             child.wait()
     _check(completed, rung)
