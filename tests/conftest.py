@@ -1,4 +1,6 @@
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +67,48 @@ def smoke_profiles(tmp_path_factory):
     completed = subprocess.run(command, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium (or the Google Chrome that GitHub's Ubuntu runners ship) driven by
+    selenium, headless, logging the console and every request a page makes. Skipped where
+    either is missing, unless POLY_MATCH_REQUIRE_BROWSER=1 (as in .ci/run): then it fails."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    names = ("chromium", "chromium-browser", "google-chrome")
+    chromium = next(filter(None, map(shutil.which, names)), None)
+    chromedriver = shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        missing = (
+            "chromium and chromedriver are required (apt-get install chromium chromium-driver)"
+        )
+        if os.environ.get("POLY_MATCH_REQUIRE_BROWSER") == "1":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--allow-file-access-from-files"):  # fmt: skip
+        options.add_argument(argument)
+    # The console's messages, and every request (Network.requestWillBeSent).
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(
+        options=options, service=webdriver.ChromeService(executable_path=chromedriver)
+    )
+    yield driver
+    driver.quit()
+
+
+def console_errors(driver) -> list[str]:
+    """The console's errors since it was last read."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def requested_urls(driver) -> list[str]:
+    """The URL of every request since the performance log was last read."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
