@@ -75,7 +75,10 @@ def section(out: Path, revisions: str, machine: str | None) -> dict:
         f"instructions per call (callgrind) over the commits measured so far on "
         f"{f'machine `{machine}`' if machine else 'this machine'} (the last run: "
         f"`{revisions}`). Instruction counts are deterministic: a step in their chart is "
-        "a change in the code; see docs/history.md.\n"
+        "a change in the code; see docs/history.md.\n\n"
+        "asv's page reads its data with XMLHttpRequest, which browsers refuse from "
+        "`file://`: from disk, serve the folder (`python -m http.server -d profiles`) and "
+        "open http://127.0.0.1:8000/history/.\n"
     )
     return {
         "id": "history", "title": "History", "order": 70,
