@@ -55,9 +55,15 @@ CDN_PAGE = """<html><head>
 """  # noqa: E501
 
 
+def published(site: Path, page: str) -> Path:
+    """A site as asv publishes it, as far as ``offline`` reads it."""
+    (site / "index.html").write_text(page)
+    (site / "graphdisplay.js").write_text(f"function f() {{\n{history.Y_AXIS_FROM_DATA}}}\n")
+    return site
+
+
 def test_the_site_loads_its_scripts_and_style_sheet_from_vendored_copies(tmp_path):
-    (tmp_path / "index.html").write_text(CDN_PAGE)
-    history.offline(tmp_path)
+    history.offline(published(tmp_path, CDN_PAGE))
     page = (tmp_path / "index.html").read_text()
     assert '<script src="vendor/jquery-3.3.1.min.js" onerror="js_load_failure()">' in page
     assert '<script src="vendor/jquery.flot-0.8.3.min.js"' in page
@@ -68,8 +74,15 @@ def test_the_site_loads_its_scripts_and_style_sheet_from_vendored_copies(tmp_pat
         assert (tmp_path / "vendor" / name).is_file()
 
 
+def test_every_chart_starts_at_zero(tmp_path):
+    history.offline(published(tmp_path, CDN_PAGE))
+    script = (tmp_path / "graphdisplay.js").read_text()
+    assert history.Y_AXIS_FROM_ZERO in script
+    assert history.Y_AXIS_FROM_DATA not in script
+
+
 def test_a_cdn_script_with_no_vendored_copy_is_an_error(tmp_path):
-    (tmp_path / "index.html").write_text('<script src="https://cdn.example/new-lib.js"></script>')
+    published(tmp_path, '<script src="https://cdn.example/new-lib.js"></script>')
     with pytest.raises(
         RuntimeError, match=re.escape("no vendored copy of https://cdn.example/new-lib.js")
     ):

@@ -135,6 +135,7 @@ def test_no_script_or_style_sheet_from_a_cdn(site):
     page = (site / "index.html").read_text()
     assert "https://" not in page.replace("https://github.com/airspeed-velocity/asv/", "")
     assert (site / "vendor" / "jquery-3.3.1.min.js").is_file()
+    assert history.Y_AXIS_FROM_ZERO in (site / "graphdisplay.js").read_text()
 
 
 @pytest.mark.parametrize(

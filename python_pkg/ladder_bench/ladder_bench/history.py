@@ -39,6 +39,23 @@ VENDORED = {
     "bootstrap.min.css": "bootstrap-3.1.0.min.css",
 }
 REMOTE_TAG = re.compile(r'<(script|link)\b[^>]*?(?:src|href)="(https?://[^"]+)"[^>]*>')
+# asv's chart starts its y axis at zero for times and bytes only; for a track_ benchmark
+# it fits the axis to the data, so an instruction count that wobbles by 0.003% fills the
+# chart as if it jumped. This makes every chart start at zero ("zoom y axis" still fits).
+Y_AXIS_FROM_DATA = """\
+            if (unit_list !== null) {
+                if (!zoom_y_axis) {
+                    options.yaxis.min = 0.0;
+                    options.yaxis.max = max * 1.3;
+                }
+"""
+Y_AXIS_FROM_ZERO = """\
+            if (!zoom_y_axis) {
+                options.yaxis.min = 0.0;
+                options.yaxis.max = max * 1.3;
+            }
+            if (unit_list !== null) {
+"""
 
 
 def asv(workspace: Path, *args: str) -> int:
@@ -48,7 +65,8 @@ def asv(workspace: Path, *args: str) -> int:
 
 
 def offline(site: Path) -> None:
-    """Point ``site/index.html``'s CDN scripts and style sheet at copies in ``site/vendor``.
+    """Point ``site/index.html``'s CDN scripts and style sheet at copies in ``site/vendor``,
+    and start every chart's y axis at zero.
 
     A CDN address this table does not know (a newer asv) is an error: the page would
     load it from the network."""
@@ -66,6 +84,11 @@ def offline(site: Path) -> None:
     html = REMOTE_TAG.sub(local, page.read_text())
     shutil.copytree(VENDOR, site / "vendor", dirs_exist_ok=True)
     page.write_text(html)
+    chart = site / "graphdisplay.js"
+    script = chart.read_text()
+    if Y_AXIS_FROM_DATA not in script:
+        raise RuntimeError(f"{chart}: not asv 0.6.6's y axis code; look at Y_AXIS_FROM_ZERO again")
+    chart.write_text(script.replace(Y_AXIS_FROM_DATA, Y_AXIS_FROM_ZERO))
 
 
 def section(out: Path, revisions: str, machine: str | None) -> dict:
