@@ -58,10 +58,15 @@ Y_AXIS_FROM_ZERO = """\
 """
 
 
-def asv(workspace: Path, *args: str) -> int:
-    """Run an asv command in the workspace (where asv.conf.json is); its exit status."""
+def asv(workspace: Path, *args: str, quiet: bool = False) -> int:
+    """Run an asv command in the workspace (where asv.conf.json is); its exit status.
+    ``quiet``: its output only if it fails."""
     progress(f"$ asv {' '.join(args)}")
-    return subprocess.run([sys.executable, "-m", "asv", *args], cwd=workspace).returncode
+    command = [sys.executable, "-m", "asv", *args]
+    completed = subprocess.run(command, cwd=workspace, capture_output=quiet, text=True)
+    if quiet and completed.returncode != 0:
+        print(completed.stdout + completed.stderr, file=sys.stderr)
+    return completed.returncode
 
 
 def offline(site: Path) -> None:
@@ -130,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     site = out / "history"
     machine = ["--machine", args.machine] if args.machine else []
     started = time.perf_counter()
-    if asv(workspace, "machine", "--yes", *machine) != 0:
+    # With --yes it still prints every question it did not ask.
+    if asv(workspace, "machine", "--yes", *machine, quiet=True) != 0:
         return 1
     run_status = asv(workspace, "run", *machine, *asv_run_options, args.range)
     # Published even when a benchmark failed: the others' results are worth seeing.
