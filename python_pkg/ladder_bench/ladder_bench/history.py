@@ -8,8 +8,8 @@ virtualenv beside this checkout's tooling and runs the benchmarks of
 ``ladder_bench.asv_suite``, as the workspace's ``asv.conf.json`` says; the results
 accumulate in its ``results_dir``. Then ``asv publish`` writes the site into
 OUT/history, made to work with no network (asv's page loads jQuery, flot and bootstrap
-from CDNs; this package ships copies, ``asv_vendor/``), and OUT/index.html gets a
-"History" section linking it.
+from CDNs; this package ships copies, ``asv_vendor/``) and to chart every benchmark from
+zero, and OUT/index.html gets a "History" section linking it.
 """
 
 import argparse
