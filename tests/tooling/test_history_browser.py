@@ -1,45 +1,28 @@
-"""The asv site ``ladder-history`` publishes, in a real headless browser (Debian's
-chromium driven by selenium): it loads, draws its charts, logs no console error and
-requests nothing from anywhere but the server it came from.
+"""The asv site ``ladder-history`` publishes, in a real headless browser (the ``browser``
+fixture: Debian's chromium driven by selenium): it loads, draws its charts, logs no
+console error and requests nothing from anywhere but the server it came from.
 
 The site is published from a tiny project measured with asv in this interpreter (asv's
 "existing" environment: nothing to build), so this takes seconds; asv's pages and the
 offline copies of their scripts are the same whatever the results. The ladder's own
 history is ``tox -e history``'s.
-
-Skipped where chromium or chromedriver is missing, unless POLY_MATCH_REQUIRE_BROWSER=1
-(as in .ci/run), which turns the skip into a failure.
 """
 
 import functools
 import http.server
-import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
 
 import pytest
 
+from conftest import console_errors, requested_urls
+from ladder_bench import history
+
 pytest.importorskip("asv")
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-from ladder_bench import history  # noqa: E402
-
-# Debian's chromium, or the Google Chrome that GitHub's Ubuntu runners ship.
-CHROMIUM = next(
-    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
-)
-CHROMEDRIVER = shutil.which("chromedriver")
-
-if not (CHROMIUM and CHROMEDRIVER):
-    if os.environ.get("POLY_MATCH_REQUIRE_BROWSER") == "1":
-        pytest.fail(
-            "chromium and chromedriver are required (apt-get install chromium chromium-driver)"
-        )
-    pytest.skip("chromium or chromedriver is not installed", allow_module_level=True)
+pytest.importorskip("selenium")
+from selenium.webdriver.support.wait import WebDriverWait
 
 ASV_CONF = """{
     "version": 1, "project": "tiny", "repo": ".", "branches": ["HEAD"],
@@ -107,30 +90,6 @@ def server(site):
         httpd.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    # The console's messages, and every request the page makes (Network.requestWillBeSent).
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
-    driver = webdriver.Chrome(options=options, service=service)
-    yield driver
-    driver.quit()
-
-
-def requested_urls(driver) -> list[str]:
-    """The URL of every request since the performance log was last read."""
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    return urls
-
-
 def test_no_script_or_style_sheet_from_a_cdn(site):
     page = (site / "index.html").read_text()
     assert "https://" not in page.replace("https://github.com/airspeed-velocity/asv/", "")
@@ -148,13 +107,11 @@ def test_no_script_or_style_sheet_from_a_cdn(site):
     ids=["summary", "track chart", "time chart"],
 )
 def test_page_loads_offline_with_no_console_error(browser, server, fragment, drawn):
-    for log in ("browser", "performance"):  # reading a log empties it: an earlier page's
-        browser.get_log(log)
+    console_errors(browser), requested_urls(browser)  # what earlier pages left
     browser.get(server + "index.html" + fragment)
     WebDriverWait(browser, 20).until(lambda driver: driver.execute_script(drawn))
     assert "error.html" not in browser.current_url  # asv's page when a script failed
-    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-    assert not errors, errors
+    assert console_errors(browser) == []
     urls = requested_urls(browser)
     assert urls, "the performance log recorded no request"
     elsewhere = [url for url in urls if not url.startswith((server, "data:", "blob:"))]
