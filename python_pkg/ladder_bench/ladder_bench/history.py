@@ -12,7 +12,6 @@ from CDNs; this package ships copies, ``asv_vendor/``) and to chart every benchm
 zero, and OUT/index.html gets a "History" section linking it.
 """
 
-import argparse
 import re
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import report
+from . import cli, report
 from .units import progress
 
 VENDOR = Path(__file__).with_name("asv_vendor")
@@ -117,11 +116,7 @@ def section(out: Path, revisions: str, machine: str | None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="ladder-history",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.ArgumentParser(prog="ladder-history", description=__doc__)
     parser.add_argument("range", help="the commits to measure, e.g. 3c34493^..5767a97 or HEAD^!")
     parser.add_argument(
         "--machine", help="the name results are filed under (default: asv's, the host name)"
