@@ -8,16 +8,13 @@ offline copies of their scripts are the same whatever the results. The ladder's 
 history is ``tox -e history``'s.
 """
 
-import functools
-import http.server
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
 
-from conftest import console_errors, requested_urls
+from conftest import console_errors, requested_urls, serve
 from ladder_bench import history
 
 pytest.importorskip("asv")
@@ -76,18 +73,10 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(site):
-    """The site over HTTP on 127.0.0.1, as GitHub Pages serves it (asv reads its JSON with
-    XMLHttpRequest, which file:// does not allow); its base URL."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(site))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as httpd:
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-        httpd.shutdown()
+    """The site over HTTP (asv reads its JSON with XMLHttpRequest, which file:// does not
+    allow); its base URL."""
+    with serve(site) as url:
+        yield url
 
 
 def test_no_script_or_style_sheet_from_a_cdn(site):

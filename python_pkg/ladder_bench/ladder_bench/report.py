@@ -65,6 +65,9 @@ def render(out_dir: Path) -> Path:
     body = [header, _contents(sections), *(_section(out_dir, section) for section in sections)]
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        # No favicon: served over HTTP (GitHub Pages), the browser would ask for one and
+        # log the 404 as an error.
+        '<link rel="icon" href="data:,">'
         f"<title>Timings and profiles</title><style>{STYLE}</style></head>\n"
         "<body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
