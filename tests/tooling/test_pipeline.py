@@ -43,7 +43,7 @@ def test_markdown_table_has_a_row_per_rung(smoke_profiles):
 
 
 class Links(HTMLParser):
-    """Every file the page refers to (anchors within the page are not files)."""
+    """Every file the page refers to (anchors within the page and data: URLs are not)."""
 
     def __init__(self):
         super().__init__()
@@ -52,7 +52,7 @@ class Links(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         for name in ("href", "data", "src"):
-            if attributes.get(name) and not attributes[name].startswith("#"):
+            if attributes.get(name) and not attributes[name].startswith(("#", "data:")):
                 self.targets.append(attributes[name])
 
 
