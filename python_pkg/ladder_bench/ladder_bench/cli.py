@@ -23,27 +23,23 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def positive_number(text: str) -> float:
     """A finite number above zero (a percentage, a duration)."""
-    value = _finite_number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
+    return _finite_number(text, lambda value: value > 0, "above 0")
 
 
 def non_negative_number(text: str) -> float:
     """A finite number, zero or more."""
-    value = _finite_number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
+    return _finite_number(text, lambda value: value >= 0, "0 or more")
 
 
-def _finite_number(text: str) -> float:
+def _finite_number(text: str, in_range, range_text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    if not in_range(value):
+        raise argparse.ArgumentTypeError(f"must be {range_text}, got {text}")
     return value
 
 
