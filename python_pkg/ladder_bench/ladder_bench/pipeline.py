@@ -19,7 +19,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import cli, config, criterion, environment, instructions, profiling, report, scaling, timings
+from . import (
+    cli,
+    config,
+    criterion,
+    environment,
+    instructions,
+    profiling,
+    report,
+    scaling,
+    timings,
+    tools,
+)
 from .harness import bench_environ
 
 BENCH_MODULE = Path(__file__).with_name("bench_rungs.py")
@@ -144,6 +155,8 @@ def _announcer(phases: int):
 def profile_all(ladder: config.Config, rungs: list, out: Path, mode: Mode, workspace: Path) -> None:
     profiles = []
     descriptions = {rung.name: rung.summary() for rung in rungs}
+    # Found (or installed) first: cargo's messages must not split a rung's progress line.
+    tools.rustfilt(workspace), tools.inferno(workspace)
     for rung in rungs:
         print(f"   {rung.name}: recording", end="", flush=True)
         profile = profiling.record(
