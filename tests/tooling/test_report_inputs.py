@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import ROOT
-from ladder_bench import timings
+from ladder_bench import cli, timings
 
 PIPELINE = [sys.executable, "-m", "ladder_bench.pipeline", "--workspace", str(ROOT)]
 COMPARE = [sys.executable, "-m", "ladder_bench.compare", "--workspace", str(ROOT)]
@@ -75,6 +75,19 @@ def test_a_threshold_must_be_a_finite_positive_percentage(threshold):
 def test_an_unknown_commit_fails_with_gits_reason():
     line = fails_in_one_line([*COMPARE, "no-such-ref-anywhere"], "no-such-ref-anywhere")
     assert "fatal:" in line  # git's own words, not swallowed
+
+
+def test_commits_and_ranges_git_knows_are_taken():
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    assert cli.commit(ROOT, "HEAD") == head.stdout.strip()
+    assert cli.commit_range(ROOT, "HEAD^!") == "HEAD^!"
+    assert cli.commit_range(ROOT, "HEAD~2..HEAD") == "HEAD~2..HEAD"
+
+
+def test_history_refuses_a_range_git_does_not_know_before_asv_runs():
+    command = [sys.executable, "-m", "ladder_bench.history", "--workspace", str(ROOT)]
+    line = fails_in_one_line([*command, "no-such-ref..HEAD"], "no-such-ref..HEAD")
+    assert "fatal:" in line
 
 
 @pytest.mark.parametrize("option", [["--rounds", "0"], ["--seconds", "-1"]])

@@ -57,11 +57,20 @@ def positive_int(text: str) -> int:
 def commit(workspace: Path, name: str) -> str:
     """The full hash of the commit ``name`` (any git revision) names in ``workspace``;
     otherwise git's own reason, as an ``ArgumentTypeError``."""
-    completed = subprocess.run(
-        ["git", "rev-parse", "--verify", "--end-of-options", f"{name}^{{commit}}"],
-        cwd=workspace, capture_output=True, text=True,
-    )  # fmt: skip
+    return _git(workspace, name, "a commit", "rev-parse", "--verify", "--end-of-options",
+                f"{name}^{{commit}}")  # fmt: skip
+
+
+def commit_range(workspace: Path, text: str) -> str:
+    """``text`` if git can list the commits it names (``A..B``, ``HEAD^!``, a single
+    revision); otherwise git's own reason, as an ``ArgumentTypeError``."""
+    _git(workspace, text, "a commit range", "rev-list", "--quiet", "--end-of-options", text, "--")
+    return text
+
+
+def _git(workspace: Path, name: str, what: str, *args: str) -> str:
+    completed = subprocess.run(["git", *args], cwd=workspace, capture_output=True, text=True)
     if completed.returncode != 0:
         reason = " ".join(completed.stderr.split()) or f"git exited with {completed.returncode}"
-        raise argparse.ArgumentTypeError(f"{name!r} is not a commit in {workspace}: {reason}")
+        raise argparse.ArgumentTypeError(f"{name!r} is not {what} in {workspace}: {reason}")
     return completed.stdout.strip()

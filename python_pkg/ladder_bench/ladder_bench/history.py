@@ -12,6 +12,7 @@ from CDNs; this package ships copies, ``asv_vendor/``) and to chart every benchm
 zero, and OUT/index.html gets a "History" section linking it.
 """
 
+import argparse
 import re
 import shutil
 import subprocess
@@ -23,6 +24,8 @@ from . import cli, report
 from .units import progress
 
 VENDOR = Path(__file__).with_name("asv_vendor")
+# asv run's own names for sets of commits, which git does not know.
+ASV_RANGE_WORDS = ("ALL", "NEW", "EXISTING")
 # The last path segment of each script or style sheet asv 0.6's index.html loads from a
 # CDN, and the copy in VENDOR that replaces it (asv_vendor/README.md says where from).
 VENDORED = {
@@ -127,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args, asv_run_options = parser.parse_known_args(argv)
     workspace, out = args.workspace.resolve(), args.out.resolve()
+    if args.range not in ASV_RANGE_WORDS:  # checked before asv starts anything
+        try:
+            cli.commit_range(workspace, args.range)
+        except argparse.ArgumentTypeError as error:
+            parser.error(str(error))
     site = out / "history"
     machine = ["--machine", args.machine] if args.machine else []
     started = time.perf_counter()
