@@ -34,15 +34,21 @@ ADDRESS = re.compile(r"0x[0-9a-f]+")
 INSTALL_FOLDERS = ("/site-packages/", "/dist-packages/")
 
 
-def clean(folded: str, rustfilt: str, root: Path) -> str:
-    """``folded`` with every frame cleaned (see the module's doc) and the stacks that
-    became identical merged; ``rustfilt`` is the program, ``root`` the repository."""
-    stacks: Counter[str] = Counter()
+def stacks(folded: str) -> list[tuple[list[str], int]]:
+    """Folded stacks (``frame;frame;... count`` per line) as (frames, count) pairs."""
     parsed = []
     for line in folded.splitlines():
         stack, _, count = line.rpartition(" ")
         if stack:
             parsed.append((stack.split(";"), int(count)))
+    return parsed
+
+
+def clean(folded: str, rustfilt: str, root: Path) -> str:
+    """``folded`` with every frame cleaned (see the module's doc) and the stacks that
+    became identical merged; ``rustfilt`` is the program, ``root`` the repository."""
+    cleaned: Counter[str] = Counter()
+    parsed = stacks(folded)
     functions = {_split(frame)[0] for frames, _ in parsed for frame in frames}
     symbols = {function: symbol for function in functions if (symbol := mangled(function))}
     demangled = demangle(rustfilt, list(symbols.values()))
@@ -54,8 +60,8 @@ def clean(folded: str, rustfilt: str, root: Path) -> str:
     }
     for frames, count in parsed:
         named = next((i for i, frame in enumerate(frames) if not _is_address(frame)), 0)
-        stacks[";".join(_clean_frame(frame, names, root) for frame in frames[named:])] += count
-    return "".join(f"{stack} {count}\n" for stack, count in stacks.items())
+        cleaned[";".join(_clean_frame(frame, names, root) for frame in frames[named:])] += count
+    return "".join(f"{stack} {count}\n" for stack, count in cleaned.items())
 
 
 def mangled(function: str) -> str | None:

@@ -156,7 +156,8 @@ def profile_all(ladder: config.Config, rungs: list, out: Path, mode: Mode, works
     profiles = []
     descriptions = {rung.name: rung.summary() for rung in rungs}
     # Found (or installed) first: cargo's messages must not split a rung's progress line.
-    tools.rustfilt(workspace), tools.inferno(workspace)
+    tools.rustfilt(workspace)
+    tools.inferno(workspace)
     for rung in rungs:
         print(f"   {rung.name}: recording", end="", flush=True)
         profile = profiling.record(

@@ -105,11 +105,10 @@ def title(rung: str, summary: str, samples: int) -> str:
 def measured_share(folded: str) -> float:
     """The share of the samples whose stack is inside the harness's call loop."""
     inside = total = 0
-    for line in folded.splitlines():
-        stack, _, count = line.rpartition(" ")
-        total += int(count)
-        if any(frame.partition(" (")[0] == MEASURED_FRAME for frame in stack.split(";")):
-            inside += int(count)
+    for stack, count in frames.stacks(folded):
+        total += count
+        if any(frame.partition(" (")[0] == MEASURED_FRAME for frame in stack):
+            inside += count
     return inside / total if total else 0.0
 
 
@@ -232,23 +231,20 @@ def _check(completed: subprocess.CompletedProcess, rung: str) -> None:
 
 
 def _samples(folded: str) -> int:
-    return sum(int(line.rpartition(" ")[2]) for line in folded.splitlines())
+    return sum(count for _, count in frames.stacks(folded))
 
 
 def folded_to_speedscope(folded: str, name: str) -> dict:
     """Folded stacks (``frame;frame;frame count`` per line) as a speedscope "sampled"
     profile (https://www.speedscope.app/file-format-schema.json)."""
-    frames: dict[str, int] = {}
+    indices: dict[str, int] = {}
     samples, weights = [], []
-    for line in folded.splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
-        samples.append([frames.setdefault(frame, len(frames)) for frame in stack.split(";")])
-        weights.append(int(count))
+    for stack, count in frames.stacks(folded):
+        samples.append([indices.setdefault(frame, len(indices)) for frame in stack])
+        weights.append(count)
     return {
         "$schema": "https://www.speedscope.app/file-format-schema.json",
-        "shared": {"frames": [{"name": frame} for frame in frames]},
+        "shared": {"frames": [{"name": frame} for frame in indices]},
         "profiles": [
             {
                 "type": "sampled",

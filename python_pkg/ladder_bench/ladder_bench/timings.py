@@ -26,9 +26,7 @@ def from_benchmark_json(raw: dict, order: list[str], baseline, env: dict, settin
     rows in ladder ``order``, speedups relative to the ``baseline`` rung (if it was timed)."""
     by_rung = {}
     for benchmark in raw["benchmarks"]:
-        stats, info = benchmark["stats"], benchmark.get("extra_info", {})
-        # ladder-bench names each benchmark's rung; anyone else's JSON has test ids.
-        name = info.get("rung") or benchmark.get("param") or benchmark["name"]
+        stats, info, name = benchmark["stats"], benchmark.get("extra_info", {}), _rung(benchmark)
         by_rung[name] = {
             "rung": name,
             "description": info.get("description", benchmark.get("fullname", "")),
@@ -48,6 +46,13 @@ def from_benchmark_json(raw: dict, order: list[str], baseline, env: dict, settin
         "rungs": rungs,
         "raw": raw,
     }
+
+
+def _rung(benchmark: dict) -> str:
+    """The rung a pytest-benchmark entry times: ladder-bench names it in ``extra_info``;
+    anyone else's JSON has only the test's parameter or name."""
+    named = benchmark.get("extra_info", {}).get("rung")
+    return named or benchmark.get("param") or benchmark["name"]
 
 
 class BaselineError(ValueError):
@@ -71,8 +76,7 @@ def load_baseline(path: Path) -> dict:
         _check_rows(path, data["benchmarks"], "benchmarks",
                     lambda row: row.get("stats", {}).get("median"))  # fmt: skip
         try:
-            order = [row.get("extra_info", {}).get("rung") or row.get("param") or row["name"]
-                     for row in data["benchmarks"]]  # fmt: skip
+            order = [_rung(benchmark) for benchmark in data["benchmarks"]]
             return from_benchmark_json(data, order, None, _pytest_benchmark_environment(data), {})
         except (KeyError, TypeError, AttributeError) as error:
             raise BaselineError(f"{path}: a benchmark lacks pytest-benchmark's {error}") from None
