@@ -17,17 +17,19 @@ MAX_DIST = 10.0
 AREA_RTOL, DISTANCE_RTOL = 1e-9, 1e-12
 
 
-def array_example(n_polygons: int = 1000, n_points: int = 100):
+def array_example(n_polygons: int = 1000, n_points: int = 100, far_outliers: int = 0):
     """The example as the array API takes it: centers, shoelace areas, points, max_dist."""
-    centers, areas, _, points = _example_with_area_errors(n_polygons, n_points)
+    centers, areas, _, points = _example_with_area_errors(n_polygons, n_points, far_outliers)
     return centers, areas, points, MAX_DIST
 
 
 @lru_cache(maxsize=1)  # the sweep checks every approach's answer at one size in turn
-def _example_with_area_errors(n_polygons: int, n_points: int):
+def _example_with_area_errors(n_polygons: int, n_points: int, far_outliers: int = 0):
     """Also a bound on each area's rounding error: n * eps * sum(|terms|) (Higham 4.2).
     Far from the origin the terms are large and "equal" areas differ by more than 1e-9."""
-    polygons, points = example.generate_example(lambda x, y: (x, y), n_polygons, n_points)
+    polygons, points = example.generate_example(
+        lambda x, y: (x, y), n_polygons, n_points, far_outliers=far_outliers
+    )
     xs = np.array([x for x, _ in polygons]).reshape(n_polygons, -1)
     ys = np.array([y for _, y in polygons]).reshape(n_polygons, -1)
     centers = np.column_stack([xs.mean(axis=1), ys.mean(axis=1)]).reshape(n_polygons, 2)

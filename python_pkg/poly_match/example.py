@@ -5,7 +5,9 @@ with the same messages: the argument's name, a list's index, numbers as ``repr``
 With the defaults it is the seed's example, draw for draw: ``RandomState(6)``,
 100 points on a shuffled integer grid, 1000 copies of one quarter-circle polygon
 at random integer offsets in a 100 x 100 square. Other sizes keep the seed's
-density (1000 polygons per 100 x 100) unless ``extent`` says otherwise.
+density (1000 polygons per 100 x 100) unless ``extent`` says otherwise. ``far_outliers``
+moves the last polygons far away, to stretch the polygons' bounding box as a stray
+record would.
 """
 
 import contextlib
@@ -23,6 +25,9 @@ DEFAULT_POINTS = 100
 DEFAULT_SEED = 6
 DEFAULT_EXTENT = 100.0
 MIN_VERTICES = 3
+# Where ``far_outliers`` polygons go: far outside any extent, yet 1e12 plus the template's
+# coordinates still keeps finite centers and areas.
+FAR_OFFSET = 1e12
 
 
 def generate_one_polygon(polygon_type: PolygonType[PolygonT]) -> PolygonT:
@@ -38,14 +43,22 @@ def generate_example(
     n_points: int = DEFAULT_POINTS,
     seed: int = DEFAULT_SEED,
     extent: float | None = None,
+    far_outliers: int = 0,
 ) -> tuple[list[PolygonT], np.ndarray]:
     """``n_polygons`` polygons of ``polygon_type`` and an (n_points, 2) float64 array of points.
 
     Points lie on a grid of ``n_points`` steps across ``[0, extent)`` in x and y, each
-    axis shuffled; polygons are the template shifted by random integers in ``[0, extent)``.
+    axis shuffled; polygons are the template shifted by random integers in ``[0, extent)``,
+    except the last ``far_outliers``, shifted by ``(FAR_OFFSET, FAR_OFFSET)``. Their random
+    offsets are still drawn, so every other polygon and every point stay as without them.
     """
     if n_polygons < 0 or n_points < 0:
         raise ValueError(f"sizes must be non-negative, got {n_polygons=} and {n_points=}")
+    if not (isinstance(far_outliers, int | np.integer) and 0 <= far_outliers <= n_polygons):
+        raise ValueError(
+            f"far_outliers must be an integer from 0 to n_polygons ({n_polygons}),"
+            f" got {far_outliers!r}"
+        )
     if extent is None:
         extent = DEFAULT_EXTENT * math.sqrt(max(n_polygons, 1) / DEFAULT_POLYGONS)
     if not extent >= 1.0:
@@ -61,13 +74,11 @@ def generate_example(
 
     template = generate_one_polygon(lambda x, y: (x, y))
     offset_bound = round(extent)
-    polygons = [
-        polygon_type(
-            x=template[0] + rng.randint(0, offset_bound),
-            y=template[1] + rng.randint(0, offset_bound),
-        )
-        for _ in range(n_polygons)
+    offsets = [
+        (rng.randint(0, offset_bound), rng.randint(0, offset_bound)) for _ in range(n_polygons)
     ]
+    offsets[n_polygons - far_outliers :] = [(FAR_OFFSET, FAR_OFFSET)] * far_outliers
+    polygons = [polygon_type(x=template[0] + dx, y=template[1] + dy) for dx, dy in offsets]
     return polygons, points
 
 

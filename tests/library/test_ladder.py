@@ -52,6 +52,31 @@ def test_sparse_workload_has_unmatched_points():
     assert 0 < matched < n_points
 
 
+def test_far_outliers_move_only_the_last_polygons():
+    v1 = poly_match.VERSIONS["v1"]
+    polygons, points = v1.generate_example(200, 50, 3)
+    moved, moved_points = v1.generate_example(200, 50, 3, far_outliers=2)
+    np.testing.assert_array_equal(moved_points, points)
+    for before, after in zip(polygons[:-2], moved[:-2], strict=True):
+        np.testing.assert_array_equal(after.x, before.x)
+        np.testing.assert_array_equal(after.y, before.y)
+    for polygon in moved[-2:]:
+        assert min(oracle.center(polygon)) > 1e11
+
+
+def test_a_far_outlier_changes_no_match(rung):
+    # The outlier stretches the polygons' bounding box a hundred billion times (v7's grid
+    # widens its cells to fit), yet it is close to no point: the answer is the oracle's.
+    polygons, points = rung.generate_example(300, 100, 5, far_outliers=1)
+    assert_matches_oracle(rung.main(polygons, points), polygons, points, max_dist=10.0)
+
+
+@pytest.mark.parametrize("far_outliers", [-1, 301, 1.0, "1", None])
+def test_far_outliers_must_be_a_count_of_polygons(far_outliers):
+    with pytest.raises(ValueError, match=r"far_outliers must be an integer from 0 to n_polygons"):
+        poly_match.VERSIONS["v1"].generate_example(300, 10, far_outliers=far_outliers)
+
+
 def polygons_of_clearly_different_areas(polygon_type, n_polygons=300, seed=8):
     """Random triangles to 12-gons, scaled so that no two areas are within rounding."""
     rng = np.random.default_rng(seed)
