@@ -8,8 +8,9 @@ that rung changed.
 
 ``VERSIONS`` maps rung names to their modules, in ladder order. It is built on
 first use, so importing ``poly_match`` imports neither numpy nor the native
-module (a benchmark must be able to configure numpy's threads first). So is
-``match_points``, the array API (``poly_match.arrays``).
+module (a benchmark must be able to configure numpy's threads first). So is the
+array API (``poly_match.arrays``): ``match_points``, ``Index`` and ``match_dask``, which
+needs the ``dask`` extra and imports dask only when called.
 
 The measurement tooling is not part of this package: it lives beside it, in the
 repository's ``python_pkg/ladder_bench``, and declares these rungs in ``pyproject.toml``.
@@ -30,7 +31,9 @@ RUNG_NAMES = (
     "v7_grid_parallel",
 )
 
-__all__ = ["RUNG_NAMES", "VERSIONS", "description", "match_points"]
+ARRAY_API = ("Index", "match_dask", "match_points")
+
+__all__ = ["RUNG_NAMES", "VERSIONS", "description", *ARRAY_API]
 
 
 def description(rung: ModuleType) -> str:
@@ -43,8 +46,8 @@ def __getattr__(name: str):
         versions = {rung: importlib.import_module(f"{__name__}.{rung}") for rung in RUNG_NAMES}
         globals()["VERSIONS"] = versions
         return versions
-    if name == "match_points":
-        from .arrays import match_points
+    if name in ARRAY_API:
+        from . import arrays
 
-        return match_points
+        return getattr(arrays, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

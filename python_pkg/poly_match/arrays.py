@@ -1,14 +1,61 @@
-"""The array API: ``match_points(centers, areas, points, max_dist)``.
+"""The array API: ``match_points(centers, areas, points, max_dist)``, the reusable
+``Index(centers, areas, max_dist)``, and ``match_dask(index, points)`` for points in a
+dask array.
 
 For callers who hold their polygons as arrays and want indices back rather than Python
 objects: ``centers`` (M, 2), ``areas`` (M,) and ``points`` (N, 2) float64 arrays in,
 an (N,) int64 array out with each point's best polygon index (-1 where no center is
 closer than ``max_dist``). "Best" is v1's rule: the smallest area, the first on ties.
-It runs v7's grid in parallel with the GIL released.
+It runs v7's grid in parallel with the GIL released. ``Index`` builds that grid once;
+``index.match(points)`` answers as ``match_points`` would.
+
+``match_dask`` needs dask (``pip install poly-match[dask]``), which is imported only
+when it is called: importing this module never imports dask.
 """
 
 from . import _rs
+from .example import type_name
 
-__all__ = ["match_points"]
+__all__ = ["Index", "match_dask", "match_points"]
 
 match_points = _rs.match_points
+Index = _rs.Index
+
+
+def match_dask(index, points):
+    """Each point's best polygon, for a dask array of points: lazy, block by block.
+
+    ``points`` is a ``dask.array.Array`` of float64 and shape (N, 2), chunked in any
+    way (blocks that split the two columns are rechunked into whole rows). The result is
+    a lazy (N,) int64 dask array chunked as the points' rows, each block
+    ``index.match(block)``. The index is one key of the graph that every block's task
+    depends on, so a distributed scheduler ships it to each worker once, not per block.
+    """
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    if not isinstance(index, Index):
+        raise TypeError(f"index must be a poly_match.Index, got {type_name(index)}")
+    if not isinstance(points, da.Array):
+        raise TypeError(f"points must be a dask.array.Array, got {type_name(points)}")
+    if points.dtype != np.float64:
+        raise TypeError(
+            f"points must have dtype float64, got {points.dtype}"
+            " (convert with .astype(numpy.float64))"
+        )
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"points must have shape (N, 2), got shape {points.shape}")
+    shared_index = dask.delayed(index, pure=True)
+    return da.map_blocks(
+        _match_block,
+        points.rechunk({1: 2}),
+        shared_index,
+        drop_axis=1,
+        dtype=np.int64,
+        meta=np.empty(0, dtype=np.int64),
+    )
+
+
+def _match_block(block, index):
+    return index.match(block)

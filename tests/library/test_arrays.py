@@ -119,3 +119,18 @@ def test_results_do_not_depend_on_the_thread_count():
     ]
     assert answers[0] == answers[1] == answers[2]
     assert sum(index >= 0 for index in answers[0]) > 1000
+
+
+def test_importing_the_library_imports_no_dask():
+    # dask is an optional extra: only calling match_dask may import it.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, poly_match, poly_match.arrays\n"
+        "assert callable(poly_match.match_dask) and poly_match.Index is poly_match.arrays.Index\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"

@@ -1,6 +1,7 @@
 """The wheel is the library: no tooling module ships in poly-match's wheel or sdist."""
 
 import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
@@ -50,3 +51,10 @@ def test_the_sdist_holds_the_library_and_no_tooling(tmp_path):
     assert {"v1", "v7_grid_parallel", "arrays"} <= modules
     assert not modules & (TOOLING - {"__init__"}), sorted(modules & TOOLING)
     assert not [n for n in names if "ladder_bench" in n or "/benchmarks/" in n], names
+
+
+def test_dask_is_an_optional_extra_not_a_dependency():
+    requirements = importlib.metadata.requires("poly-match") or []
+    dask = [r for r in requirements if r.startswith(("dask", "distributed"))]
+    assert dask, requirements
+    assert all(re.search(r"extra\s*==\s*['\"]dask['\"]", r) for r in dask), dask
