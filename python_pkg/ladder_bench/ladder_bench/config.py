@@ -17,9 +17,13 @@ file that declares it)::
     workload = "mylib.v1:generate_example"
     description = "..."                    # default: the first line of call's module docstring
     answer = "bench.py:as_indices"         # optional: answer(result, *workload) -> comparable
+    extra = "bench.py:more_numbers"        # optional: extra(*workload) -> {name: number},
+                                           # called after the timed calls
+    sizes = [{ n = 10000 }]                # optional: the only scaling sizes it runs at
 
 ``[[tool.ladder-bench.peers]]`` has the same fields: other libraries the scaling sweep
-measures beside the rungs. The other keys are documented in ``docs/pipeline.md``.
+measures beside the rungs; ``sweep-rungs`` too: this project's own approaches that only
+the sweep measures. The other keys are documented in ``docs/pipeline.md``.
 """
 
 import argparse
@@ -49,7 +53,9 @@ class Rung:
     root: Path
     description: str = ""
     answer: str | None = None
-    kind: str = "rung"  # or "peer"
+    extra: str | None = None
+    sizes: list[dict] | None = None  # None: every size of the sweep
+    kind: str = "rung"  # or "peer", "sweep-rung"
 
     def resolve_call(self):
         return resolve(self.call, self.root)
@@ -59,6 +65,9 @@ class Rung:
 
     def resolve_answer(self):
         return resolve(self.answer, self.root) if self.answer else None
+
+    def resolve_extra(self):
+        return resolve(self.extra, self.root) if self.extra else None
 
     def summary(self) -> str:
         """The one-line description: the configured one, else the call's module docstring."""
@@ -73,6 +82,7 @@ class Config:
     path: Path
     rungs: list[Rung]
     peers: list[Rung] = field(default_factory=list)
+    sweep_rungs: list[Rung] = field(default_factory=list)
     baseline: str | None = None
     reference: str | None = None
     distribution: str | None = None
@@ -81,6 +91,7 @@ class Config:
     quick_size: dict = field(default_factory=dict)
     scaling_sizes: list[dict] = field(default_factory=list)
     quick_scaling_sizes: int = 3
+    work_keys: list[str] | None = None  # the size keys whose product is the work; None: all
     criterion_package: str | None = None
     gate_threshold_percent: float = 1.0
     gate_rungs: dict[str, float] = field(default_factory=dict)
@@ -93,23 +104,30 @@ class Config:
     def names(self) -> list[str]:
         return [rung.name for rung in self.rungs]
 
+    @property
+    def sweep_approaches(self) -> list[Rung]:
+        """Everything the scaling sweep measures: rungs, peers, sweep-only rungs."""
+        return [*self.rungs, *self.peers, *self.sweep_rungs]
+
     def rung(self, name: str) -> Rung:
-        for rung in (*self.rungs, *self.peers):
+        for rung in self.sweep_approaches:
             if rung.name == name:
                 return rung
-        known = ", ".join(r.name for r in (*self.rungs, *self.peers))
+        known = ", ".join(r.name for r in self.sweep_approaches)
         raise ConfigError(f"unknown rung {name!r}; {self.path} declares: {known}")
 
     def select(self, names: str | None, *, peers: bool = False) -> list[Rung]:
         """The rungs named in a comma-separated list (all of them when ``names`` is empty);
-        ``peers`` lets peers be named, and includes them all by default."""
-        pool = [*self.rungs, *self.peers] if peers else self.rungs
+        ``peers`` lets peers and sweep-only rungs be named, and includes them all by default."""
+        pool = self.sweep_approaches if peers else self.rungs
         if not names:
             return list(pool)
         chosen = [self.rung(name) for name in names.split(",") if name]
         stray = [r.name for r in chosen if r not in pool]
         if stray:
-            raise ConfigError(f"{', '.join(stray)}: peers are only measured by the scaling sweep")
+            raise ConfigError(
+                f"{', '.join(stray)}: peers and sweep-rungs are only measured by the scaling sweep"
+            )
         return chosen
 
     def workload_args(self, rung: Rung, size: dict | None = None) -> tuple:
@@ -130,7 +148,8 @@ def load(path: Path) -> Config:
         entries = table.get(key, [])
         for entry in entries:
             missing = {"name", "call", "workload"} - set(entry)
-            unknown = set(entry) - {"name", "call", "workload", "description", "answer"}
+            unknown = set(entry) - {"name", "call", "workload", "description", "answer", "extra",
+                                    "sizes"}  # fmt: skip
             if missing or unknown:
                 raise ConfigError(
                     f"{path}: {key} entry {entry.get('name', '?')!r}: "
@@ -143,6 +162,7 @@ def load(path: Path) -> Config:
         path=path,
         rungs=rungs("rungs", "rung"),
         peers=rungs("peers", "peer"),
+        sweep_rungs=rungs("sweep-rungs", "sweep-rung"),
         baseline=table.get("baseline"),
         reference=table.get("reference"),
         distribution=table.get("distribution"),
@@ -151,6 +171,7 @@ def load(path: Path) -> Config:
         quick_size=table.get("quick-size", table.get("default-size", {})),
         scaling_sizes=table.get("scaling-sizes", []),
         quick_scaling_sizes=table.get("quick-scaling-sizes", 3),
+        work_keys=table.get("work-keys"),
         criterion_package=table.get("criterion-package"),
         gate_threshold_percent=float(gate.get("threshold-percent", 1.0)),
         gate_rungs={name: float(p) for name, p in gate.get("rungs", {}).items()},

@@ -8,7 +8,9 @@ other-virtualenv worker (the child mode)::
 
 reads one JSON request and prints one JSON line: per rung its status ("ok", or
 "missing" where this interpreter's library lacks it, e.g. an older commit), the seconds
-of each call, and on request the peak memory of the calls and the path of the answer.
+of each call, and on request the peak memory of the calls and the path of the answer;
+a rung with an ``extra`` hook also reports what it returns, ``extra(*workload)`` called
+after the timed calls (numbers measured elsewhere, such as in worker processes).
 With ``"ready": true`` it first prints ``READY`` once set-up and warm-up are done, and
 lets any process of the user trace it: the profiler attaches then, and so samples the
 measured calls only.
@@ -138,6 +140,9 @@ def measure(config, rung, request: dict) -> dict:
         peak_kib = _memory_kib()["VmHWM"]
         result["peak_extra_mib"] = (peak_kib - before_kib) / 1024
         result["peak_rss_mib"] = peak_kib / 1024
+    extra = rung.resolve_extra()
+    if extra:
+        result["extra"] = extra(*args)
     if request.get("answer_dir"):
         canonical = rung.resolve_answer()
         path = Path(request["answer_dir"]) / f"{len(os.listdir(request['answer_dir']))}.pickle"

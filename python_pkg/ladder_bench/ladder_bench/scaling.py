@@ -4,12 +4,17 @@ larger workloads, ``tox -e scale`` (or ``tox -e bench -- --scale``).
     ladder-scale [--quick] [--sizes n_polygons=1000,n_points=100;...] [--budget 10]
 
 The sizes are ``scaling-sizes`` in the configuration; "work" is the product of a size's
-numbers. Each (approach, size) runs in a fresh harness child, so that its peak memory is
-its own: the workload is built, one warm-up call pays for imports, JIT compilation and
-thread pools, the kernel's peak-RSS mark is reset, and then the calls are timed. "Peak
-memory" is how far the resident set rose above the inputs during the calls. An approach
-whose time, projected from its previous size as if it grew with the work, exceeds the
-budget is skipped at that size and every larger one.
+``work-keys`` (default: all its numbers). A size with other keys too (flags such as
+``far_outliers = 1``) is a variant of the size with the work keys alone: the report sets
+each approach's time on the variant against its time on that size. An approach whose
+entry lists ``sizes`` runs at those sizes only. Each (approach, size) runs in a fresh
+harness child, so that its peak memory is its own: the workload is built, one warm-up
+call pays for imports, JIT compilation and thread pools, the kernel's peak-RSS mark is
+reset, and then the calls are timed. "Peak memory" is how far the resident set rose
+above the inputs during the calls. An approach whose time, projected from its previous
+size as if it grew with the work, exceeds the budget is skipped at that size and every
+larger one (of the same variant); its ``extra`` hook's numbers, if any, are kept with
+its row.
 
 Every answer (made comparable by the rung's ``answer`` hook) is compared with the
 ``reference`` rung's at the same size, by the configuration's ``agreement`` hook (or
@@ -44,8 +49,14 @@ class Settings:
         return Settings(ladder.scaling_sizes, 10.0, 2.0)
 
 
-def work(size: dict) -> int:
-    return math.prod(size.values())
+def work(size: dict, work_keys: list[str] | None = None) -> int:
+    return math.prod(value for key, value in size.items() if work_keys is None or key in work_keys)
+
+
+def variant(size: dict, work_keys: list[str] | None = None) -> tuple:
+    """What makes ``size`` a variant: its keys beyond the work keys (empty for a plain size)."""
+    return tuple((key, value) for key, value in size.items() if work_keys is not None
+                 and key not in work_keys)  # fmt: skip
 
 
 def measure(ladder: config.Config, name: str, size: dict, min_time: float, scratch: str):
@@ -65,6 +76,7 @@ def measure(ladder: config.Config, name: str, size: dict, min_time: float, scrat
         "runs": len(times),
         "peak_extra_mib": reply["peak_extra_mib"],
         "peak_rss_mib": reply["peak_rss_mib"],
+        **({"extra": reply["extra"]} if "extra" in reply else {}),
     }
     return summary, pickle.loads(Path(reply["answer"]).read_bytes())
 
@@ -80,28 +92,37 @@ def exact_agreement(answer, reference, size: dict) -> dict:
 
 
 def sweep(ladder: config.Config, names: list[str], settings: Settings, log=progress) -> list[dict]:
-    """Measure every approach at every size, in size order, skipping what would not fit:
-    an approach skipped once, or projected (from its last size, in proportion to the work)
-    past the budget."""
+    """Measure every approach at every size (of its ``sizes``, if it lists them), in size
+    order, skipping what would not fit: an approach skipped once, or projected past the
+    budget from its last size of the same variant (else of the plain size), in proportion
+    to the work."""
     rows: list[dict] = []
-    last: dict[str, tuple[int, float]] = {}  # approach -> (work, median) at its last size
-    skipped: set[str] = set()
+    # (approach, variant) -> (work, median) at its last size of that variant
+    last: dict[tuple[str, tuple], tuple[int, float]] = {}
+    skipped: set[tuple[str, tuple]] = set()  # (approach, variant); () skips every variant
+    keys = ladder.work_keys
     with tempfile.TemporaryDirectory() as scratch:
         for size in settings.sizes:
-            log(f"== {scaling_report.label(size)}")
+            log(f"== {scaling_report.label(size, keys)}")
             answers = {}
+            size_variant = variant(size, keys)
             for name in names:
-                row = {"approach": name, "kind": ladder.rung(name).kind, "size": size,
-                       "work": work(size)}  # fmt: skip
-                projected = last[name][1] * work(size) / last[name][0] if name in last else None
-                if name in skipped or (projected or 0.0) > settings.budget:
-                    skipped.add(name)
+                approach = ladder.rung(name)
+                if approach.sizes is not None and size not in approach.sizes:
+                    continue
+                row = {"approach": name, "kind": approach.kind, "size": size,
+                       "work": work(size, keys)}  # fmt: skip
+                previous = last.get((name, size_variant)) or last.get((name, ()))
+                projected = previous[1] * row["work"] / previous[0] if previous else None
+                over_budget = (projected or 0.0) > settings.budget
+                if {(name, size_variant), (name, ())} & skipped or over_budget:
+                    skipped.add((name, size_variant))
                     rows.append({**row, "status": "skipped", "projected_s": projected})
                     log(f"   {name:<20} skipped (projected {duration(projected)})")
                     continue
                 summary, answers[name] = measure(ladder, name, size, settings.min_time, scratch)
                 rows.append({**row, "status": "measured", **summary})
-                last[name] = (work(size), summary["median_s"])
+                last[(name, size_variant)] = (row["work"], summary["median_s"])
                 median, peak = duration(summary["median_s"]), summary["peak_extra_mib"]
                 log(f"   {name:<20} {median:>10}  +{peak:.1f} MiB ({summary['runs']} runs)")
             check_answers(ladder, [r for r in rows if r["size"] == size], answers, size, log)
@@ -123,7 +144,7 @@ def check_answers(ladder: config.Config, rows: list[dict], answers: dict, size: 
 
 def run(out: Path, workspace: Path, ladder: config.Config, settings: Settings, names=None) -> dict:
     """The sweep, its three files and its report section."""
-    names = names or [r.name for r in (*ladder.rungs, *ladder.peers)]
+    names = names or [r.name for r in ladder.sweep_approaches]
     rows = sweep(ladder, names, settings)
     result = scaling_report.result(workspace, ladder, settings, rows)
     out.mkdir(parents=True, exist_ok=True)

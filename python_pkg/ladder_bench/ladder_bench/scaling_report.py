@@ -8,8 +8,11 @@ from . import environment
 from .units import duration
 
 
-def label(size: dict) -> str:
-    return " x ".join(f"{value:,}" for value in size.values())
+def label(size: dict, work_keys: list[str] | None = None) -> str:
+    """The work keys' numbers joined by " x ", then any other key as ``key=value``."""
+    work = [f"{v:,}" for k, v in size.items() if work_keys is None or k in work_keys]
+    flags = [f"{k}={v}" for k, v in size.items() if work_keys is not None and k not in work_keys]
+    return ", ".join([" x ".join(work), *flags])
 
 
 def result(workspace: Path, ladder, settings, rows: list[dict]) -> dict:
@@ -17,6 +20,7 @@ def result(workspace: Path, ladder, settings, rows: list[dict]) -> dict:
         "environment": environment.describe(workspace, ladder.distribution),
         "baseline": ladder.baseline,
         "settings": {"budget_s": settings.budget, "min_time_s": settings.min_time},
+        "work_keys": ladder.work_keys,
         "sizes": settings.sizes,
         "rows": rows,
     }
@@ -41,14 +45,52 @@ def write(out: Path, result: dict) -> dict:
 
 
 def _table(result: dict, cell) -> list[str]:
-    sizes = result["sizes"]
-    by_key = {(r["approach"], label(r["size"])): r for r in result["rows"]}
-    lines = ["| approach | " + " | ".join(label(s) for s in sizes) + " |",
+    sizes, keys = result["sizes"], result.get("work_keys")
+    by_key = {(r["approach"], label(r["size"], keys)): r for r in result["rows"]}
+    lines = ["| approach | " + " | ".join(label(s, keys) for s in sizes) + " |",
              "|---|" + "---:|" * len(sizes)]  # fmt: skip
     for name in dict.fromkeys(r["approach"] for r in result["rows"]):
-        cells = [cell(by_key.get((name, label(size)))) for size in sizes]
+        cells = [cell(by_key.get((name, label(size, keys)))) for size in sizes]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
+
+
+def variant_ratios(result: dict) -> list[str]:
+    """Each approach's time on a variant size (one with keys beyond the work keys) over
+    its time on the plain size of the same work, where it was measured on both."""
+    keys = result.get("work_keys")
+    if keys is None:
+        return []
+    measured = {(r["approach"], label(r["size"], keys)): r for r in result["rows"]
+                if r["status"] == "measured"}  # fmt: skip
+    lines = []
+    for size in result["sizes"]:
+        plain = {k: v for k, v in size.items() if k in keys}
+        if plain == size:
+            continue
+        for name in dict.fromkeys(r["approach"] for r in result["rows"]):
+            on_variant = measured.get((name, label(size, keys)))
+            on_plain = measured.get((name, label(plain, keys)))
+            if on_variant and on_plain:
+                ratio = on_variant["median_s"] / on_plain["median_s"]
+                lines.append(f"| {name} | {label(size, keys)} | {ratio:,.2f}x | "
+                             f"{duration(on_variant['median_s'])} | "
+                             f"{duration(on_plain['median_s'])} |")  # fmt: skip
+    if not lines:
+        return []
+    return ["Variants: time on the variant over time on the plain size of the same work:", "",
+            "| approach | variant | ratio | variant's time | plain size's time |",
+            "|---|---|---:|---:|---:|", *lines, ""]  # fmt: skip
+
+
+def extra_numbers(result: dict) -> list[str]:
+    """What the approaches' ``extra`` hooks reported, one line per measured cell."""
+    keys = result.get("work_keys")
+    lines = [f"- {r['approach']} at {label(r['size'], keys)}: "
+             + ", ".join(f"{name} {value:,.1f}" if isinstance(value, float) else f"{name} {value}"
+                         for name, value in r["extra"].items())
+             for r in result["rows"] if r.get("extra")]  # fmt: skip
+    return ["Reported by the approaches' own hooks:", "", *lines, ""] if lines else []
 
 
 def _time_cell(row: dict | None) -> str:
@@ -69,13 +111,16 @@ def highlights(result: dict) -> list[str]:
     """Ratios measured in this run: each approach against the baseline at the smallest
     size, and the fastest rung against the fastest peer at the largest size both reached."""
     measured = [r for r in result["rows"] if r["status"] == "measured"]
+    keys = result.get("work_keys")
     lines = []
     smallest = [r for r in measured if r["size"] == result["sizes"][0]]
     base = next((r for r in smallest if r["approach"] == result["baseline"]), None)
     if base:
         ratios = ", ".join(f"{r['approach']} {base['median_s'] / r['median_s']:,.0f}x"
                            for r in smallest if r is not base)  # fmt: skip
-        lines.append(f"- {label(result['sizes'][0])}, speedup over {base['approach']}: {ratios}.")
+        lines.append(
+            f"- {label(result['sizes'][0], keys)}, speedup over {base['approach']}: {ratios}."
+        )
     for size in reversed(result["sizes"]):
         here = [r for r in measured if r["size"] == size]
         rungs, peers = ([r for r in here if r["kind"] == k] for k in ("rung", "peer"))
@@ -83,7 +128,7 @@ def highlights(result: dict) -> list[str]:
             rung = min(rungs, key=lambda r: r["median_s"])
             peer = min(peers, key=lambda r: r["median_s"])
             lines.append(
-                f"- {label(size)}: the fastest rung, `{rung['approach']}` "
+                f"- {label(size, keys)}: the fastest rung, `{rung['approach']}` "
                 f"({duration(rung['median_s'])}, peak +{rung['peak_extra_mib']:.1f} MiB), is "
                 f"**{peer['median_s'] / rung['median_s']:,.1f}x** faster than the fastest peer, "
                 f"{peer['approach']} ({duration(peer['median_s'])}, "
@@ -117,6 +162,8 @@ def to_markdown(result: dict) -> str:
         "",
         *(highlights(result) or ["- (not enough sizes measured to tell)"]),
         "",
+        *variant_ratios(result),
+        *extra_numbers(result),
         f"Answers compared with the reference's at each size: {different} real "
         f"disagreements, {ties} picks decided by rounding.",
         "",
@@ -124,23 +171,32 @@ def to_markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    """Log-log time per call vs work, one line per approach (peers dashed)."""
+    """Log-log time per call vs work, one line per approach (peers dashed), variant sizes
+    as hollow squares."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
+    keys = result.get("work_keys")
     figure, axes = pyplot.subplots(figsize=(10, 6.5))
     for name in dict.fromkeys(r["approach"] for r in result["rows"]):
         rows = [r for r in result["rows"] if r["approach"] == name and r["status"] == "measured"]
-        if rows:
-            peer = rows[0]["kind"] == "peer"
-            axes.plot([r["work"] for r in rows], [r["median_s"] for r in rows],
-                      "--" if peer else "-", marker="o", label=name,
-                      linewidth=2.5 if peer else 1.5)  # fmt: skip
+        plain = [r for r in rows if keys is None or set(r["size"]) <= set(keys)]
+        if plain:
+            peer = plain[0]["kind"] == "peer"
+            (line,) = axes.plot([r["work"] for r in plain], [r["median_s"] for r in plain],
+                                "--" if peer else "-", marker="o", label=name,
+                                linewidth=2.5 if peer else 1.5)  # fmt: skip
+        # Variants share their plain size's work: hollow markers, off the line.
+        variants = [r for r in rows if r not in plain]
+        if variants:
+            axes.plot([r["work"] for r in variants], [r["median_s"] for r in variants], "s",
+                      markerfacecolor="none", color=line.get_color() if plain else None,
+                      label=None if plain else name)  # fmt: skip
     axes.set_xscale("log")
     axes.set_yscale("log")
-    axes.set_xlabel("work: the product of the size's numbers")
+    axes.set_xlabel("work: the product of the size's work keys")
     axes.set_ylabel("median time per call (s)")
     axes.set_title(f"scaling ({result['environment']['git_commit'][:10]})")
     axes.grid(True, which="major", alpha=0.4)
