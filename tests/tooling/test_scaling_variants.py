@@ -123,7 +123,7 @@ def test_the_report_sets_each_variant_against_its_plain_size_and_lists_extras():
         "rows": [
             row("a", PLAIN, 0.002),
             row("a", VARIANT, 0.010),
-            row("b", VARIANT, 0.5, extra={"worker 0 peak MiB": 12.25, "workers": 2}),
+            row("b", VARIANT, 0.5, kind="peer", extra={"worker 0 peak MiB": 12.25, "workers": 2}),
         ],
     }
     markdown = scaling_report.to_markdown(result)
@@ -131,6 +131,7 @@ def test_the_report_sets_each_variant_against_its_plain_size_and_lists_extras():
     assert "| a | 10 x 10, flag=1 | 5.00x | 10.0 ms | 2.00 ms |" in markdown
     assert "| b | 10 x 10, flag=1 |" not in markdown  # never measured on the plain size
     assert "- b at 10 x 10, flag=1: worker 0 peak MiB 12.2, workers 2" in markdown
+    assert "fastest rung" not in markdown  # a rung and a peer met on a variant only
 
 
 def test_the_projects_sweep_declares_its_variants_and_its_dask_row():

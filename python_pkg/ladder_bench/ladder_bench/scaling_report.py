@@ -15,6 +15,11 @@ def label(size: dict, work_keys: list[str] | None = None) -> str:
     return ", ".join([" x ".join(work), *flags])
 
 
+def is_plain(size: dict, work_keys: list[str] | None) -> bool:
+    """Whether ``size`` has only work keys: not a variant of another size."""
+    return work_keys is None or set(size) <= set(work_keys)
+
+
 def result(workspace: Path, ladder, settings, rows: list[dict]) -> dict:
     return {
         "environment": environment.describe(workspace, ladder.distribution),
@@ -65,9 +70,9 @@ def variant_ratios(result: dict) -> list[str]:
                 if r["status"] == "measured"}  # fmt: skip
     lines = []
     for size in result["sizes"]:
-        plain = {k: v for k, v in size.items() if k in keys}
-        if plain == size:
+        if is_plain(size, keys):
             continue
+        plain = {k: v for k, v in size.items() if k in keys}
         for name in dict.fromkeys(r["approach"] for r in result["rows"]):
             on_variant = measured.get((name, label(size, keys)))
             on_plain = measured.get((name, label(plain, keys)))
@@ -109,7 +114,8 @@ def _memory_cell(row: dict | None) -> str:
 
 def highlights(result: dict) -> list[str]:
     """Ratios measured in this run: each approach against the baseline at the smallest
-    size, and the fastest rung against the fastest peer at the largest size both reached."""
+    size, and the fastest rung against the fastest peer at the largest plain size both
+    reached."""
     measured = [r for r in result["rows"] if r["status"] == "measured"]
     keys = result.get("work_keys")
     lines = []
@@ -121,7 +127,7 @@ def highlights(result: dict) -> list[str]:
         lines.append(
             f"- {label(result['sizes'][0], keys)}, speedup over {base['approach']}: {ratios}."
         )
-    for size in reversed(result["sizes"]):
+    for size in reversed([s for s in result["sizes"] if is_plain(s, keys)]):
         here = [r for r in measured if r["size"] == size]
         rungs, peers = ([r for r in here if r["kind"] == k] for k in ("rung", "peer"))
         if rungs and peers:
@@ -182,7 +188,7 @@ def plot(result: dict, path: Path) -> None:
     figure, axes = pyplot.subplots(figsize=(10, 6.5))
     for name in dict.fromkeys(r["approach"] for r in result["rows"]):
         rows = [r for r in result["rows"] if r["approach"] == name and r["status"] == "measured"]
-        plain = [r for r in rows if keys is None or set(r["size"]) <= set(keys)]
+        plain = [r for r in rows if is_plain(r["size"], keys)]
         if plain:
             peer = plain[0]["kind"] == "peer"
             (line,) = axes.plot([r["work"] for r in plain], [r["median_s"] for r in plain],
