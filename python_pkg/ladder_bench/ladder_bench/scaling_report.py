@@ -41,7 +41,7 @@ def write(out: Path, result: dict) -> dict:
         "title": "Scaling sweep",
         "order": 40,
         "intro": "From `tox -e scale` or `tox -e bench -- --scale`: time per call against work, "
-        "log-log; dashed lines are the peers.",
+        "log-log; dashed lines are the peers, hollow squares the variant sizes.",
         "blocks": [
             {"image": "scaling.png", "alt": "time per call against work, log-log"},
             {"markdown": "scaling.md"},
