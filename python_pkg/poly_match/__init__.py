@@ -8,8 +8,8 @@ that rung changed.
 
 ``VERSIONS`` maps rung names to their modules, in ladder order. It is built on
 first use, so importing ``poly_match`` imports neither numpy nor the native
-module (a benchmark must be able to configure numpy's threads first). So is
-``match_points``, the array API (``poly_match.arrays``).
+module (a benchmark must be able to configure numpy's threads first). So are
+``Index`` and ``match_points``, the array API (``poly_match.arrays``).
 
 The measurement tooling is not part of this package: it lives beside it, in the
 repository's ``python_pkg/ladder_bench``, and declares these rungs in ``pyproject.toml``.
@@ -28,9 +28,10 @@ RUNG_NAMES = (
     "v5_find_all_in_rust",
     "v6_convert_once",
     "v7_grid_parallel",
+    "v8_lean_boundary",
 )
 
-__all__ = ["RUNG_NAMES", "VERSIONS", "description", "match_points"]
+__all__ = ["RUNG_NAMES", "VERSIONS", "Index", "description", "match_points"]
 
 
 def description(rung: ModuleType) -> str:
@@ -43,8 +44,8 @@ def __getattr__(name: str):
         versions = {rung: importlib.import_module(f"{__name__}.{rung}") for rung in RUNG_NAMES}
         globals()["VERSIONS"] = versions
         return versions
-    if name == "match_points":
-        from .arrays import match_points
+    if name in ("Index", "match_points"):
+        from . import arrays
 
-        return match_points
+        return getattr(arrays, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

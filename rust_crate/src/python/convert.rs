@@ -237,7 +237,7 @@ fn finite_point(py: Python<'_>, x: f64, y: f64, name: &str) -> PyResult<Point> {
 }
 
 /// A float as Python shows it (`-1e+300`, not 301 digits).
-fn float_repr(py: Python<'_>, value: f64) -> String {
+pub fn float_repr(py: Python<'_>, value: f64) -> String {
     PyFloat::new(py, value)
         .repr()
         .map_or_else(|_| value.to_string(), |r| r.to_string())
