@@ -1,0 +1,104 @@
+//! v8, a lean boundary: v7's matching, with less work where Python meets Rust. Its
+//! `Polygon` keeps its center and area inline and its center as a read-only numpy
+//! array made at construction, so a call reads each polygon once, in one pass, and
+//! builds no geometry; the matched points go back as rows of one numpy array.
+
+use numpy::{PyArray1, PyArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+
+use super::{convert, interruptible};
+use crate::geometry::{self, Point};
+use crate::matching::{Candidates, Grid};
+
+/// A polygon whose vertices, center and area live in Rust, the center also as the
+/// read-only array `center` returns every time. Subclassable and immutable, as v4's.
+#[pyclass(subclass, frozen, module = "poly_match.v8_lean_boundary")]
+pub struct Polygon {
+    polygon: geometry::Polygon,
+    center: Py<PyArray1<f64>>,
+}
+
+#[pymethods]
+impl Polygon {
+    #[new]
+    fn new(x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let polygon = convert::polygon(x, y)?;
+        let center = convert::point_to_array(x.py(), polygon.center());
+        center.readwrite().make_nonwriteable();
+        Ok(Self {
+            polygon,
+            center: center.unbind(),
+        })
+    }
+
+    #[getter]
+    fn x<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, self.polygon.x())
+    }
+
+    #[getter]
+    fn y<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, self.polygon.y())
+    }
+
+    #[getter]
+    fn center<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.center.bind(py).clone()
+    }
+
+    fn area(&self) -> f64 {
+        self.polygon.area()
+    }
+
+    /// Pickling and copying rebuild the polygon from its vertices.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<convert::Reduced<'py>> {
+        convert::reduce(slf, &slf.get().polygon)
+    }
+
+    #[classmethod]
+    #[pyo3(signature = (**_kwargs))]
+    fn __init_subclass__(
+        subclass: &Bound<'_, PyType>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        convert::check_subclass::<Self>(subclass)
+    }
+}
+
+#[pyfunction]
+fn match_points<'py>(
+    py: Python<'py>,
+    polygons: &Bound<'py, PyAny>,
+    points: &Bound<'py, PyAny>,
+    max_dist: &Bound<'py, PyAny>,
+) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, Polygon>)>> {
+    let polygons: Vec<Bound<'py, Polygon>> = convert::polygons::<Polygon, _>(polygons)?;
+    // One pass over the polygons, reading two fields of each.
+    let (centers, areas) = polygons
+        .iter()
+        .map(|p| (p.get().polygon.center(), p.get().polygon.area()))
+        .unzip();
+    let candidates = Candidates::from_parts(centers, areas)?;
+    let points = convert::points(points, "points")?;
+    let max_dist = convert::max_dist(max_dist)?;
+    let best = interruptible::map_chunks(
+        py,
+        &points,
+        candidates.len(),
+        || Grid::new(&candidates, max_dist),
+        |grid, points| grid.best_matches(points),
+    )?;
+    let (matched, polygons): (Vec<Point>, Vec<Bound<'py, Polygon>>) = points
+        .iter()
+        .zip(best)
+        .filter_map(|(&point, best)| best.map(|i| (point, polygons[i].clone())))
+        .unzip();
+    let rows = convert::rows(py, &matched)?;
+    Ok(rows.into_iter().zip(polygons).collect())
+}
+
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<Polygon>()?;
+    module.add_function(wrap_pyfunction!(match_points, module)?)
+}
