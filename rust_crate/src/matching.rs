@@ -42,8 +42,11 @@ pub struct Candidates {
 
 impl Candidates {
     pub fn from_polygons<P: AsRef<Polygon>>(polygons: &[P]) -> Self {
-        let centers = polygons.iter().map(|p| p.as_ref().center()).collect();
-        let areas = polygons.iter().map(|p| p.as_ref().area()).collect();
+        // One pass: each polygon is read once, wherever it lives in memory.
+        let (centers, areas) = polygons
+            .iter()
+            .map(|p| (p.as_ref().center(), p.as_ref().area()))
+            .unzip();
         Self { centers, areas }
     }
 

@@ -66,6 +66,12 @@ impl Polygon {
     }
 }
 
+impl AsRef<geometry::Polygon> for Bound<'_, Polygon> {
+    fn as_ref(&self) -> &geometry::Polygon {
+        &self.get().polygon
+    }
+}
+
 #[pyfunction]
 fn match_points<'py>(
     py: Python<'py>,
@@ -74,12 +80,7 @@ fn match_points<'py>(
     max_dist: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, Polygon>)>> {
     let polygons: Vec<Bound<'py, Polygon>> = convert::polygons::<Polygon, _>(polygons)?;
-    // One pass over the polygons, reading two fields of each.
-    let (centers, areas) = polygons
-        .iter()
-        .map(|p| (p.get().polygon.center(), p.get().polygon.area()))
-        .unzip();
-    let candidates = Candidates::from_parts(centers, areas)?;
+    let candidates = Candidates::from_polygons(&polygons);
     let points = convert::points(points, "points")?;
     let max_dist = convert::max_dist(max_dist)?;
     let best = interruptible::map_chunks(
