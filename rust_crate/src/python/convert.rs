@@ -5,7 +5,7 @@
 //! can panic on user input.
 
 use numpy::{
-    dtype, IntoPyArray, Ix1, Ix2, PyArray, PyArray1, PyArrayDescrMethods, PyArrayMethods,
+    dtype, IntoPyArray, Ix1, Ix2, PyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods,
     PyReadonlyArray, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
@@ -200,12 +200,11 @@ pub fn check_subclass<T: pyo3::PyTypeInfo>(subclass: &Bound<'_, PyType>) -> PyRe
     Ok(())
 }
 
-/// Points back to Python as the rows of one new (N, 2) float64 array: views, which numpy
-/// makes faster than N arrays of their own.
-pub fn rows<'py>(py: Python<'py>, points: &[Point]) -> PyResult<Vec<Bound<'py, PyAny>>> {
+/// Points back to Python as one new (N, 2) float64 array, whose rows (views, which numpy
+/// makes faster than N arrays of their own) are the points v8 returns.
+pub fn rows<'py>(py: Python<'py>, points: &[Point]) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let flat: Vec<f64> = points.iter().flat_map(|p| [p.x, p.y]).collect();
-    let array = flat.into_pyarray(py).reshape([points.len(), 2])?;
-    array.try_iter()?.collect()
+    flat.into_pyarray(py).reshape([points.len(), 2])
 }
 
 /// A point back to Python, as a float64 array of shape (2,).

@@ -5,7 +5,7 @@
 
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 
 use super::{convert, interruptible};
 use crate::geometry::{self, Point};
@@ -78,7 +78,7 @@ fn match_points<'py>(
     polygons: &Bound<'py, PyAny>,
     points: &Bound<'py, PyAny>,
     max_dist: &Bound<'py, PyAny>,
-) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, Polygon>)>> {
+) -> PyResult<Bound<'py, PyList>> {
     let polygons: Vec<Bound<'py, Polygon>> = convert::polygons::<Polygon, _>(polygons)?;
     let candidates = Candidates::from_polygons(&polygons);
     let points = convert::points(points, "points")?;
@@ -90,13 +90,18 @@ fn match_points<'py>(
         || Grid::new(&candidates, max_dist),
         |grid, points| grid.best_matches(points),
     )?;
-    let (matched, polygons): (Vec<Point>, Vec<Bound<'py, Polygon>>) = points
+    let (matched, best): (Vec<Point>, Vec<usize>) = points
         .iter()
         .zip(best)
-        .filter_map(|(&point, best)| best.map(|i| (point, polygons[i].clone())))
+        .filter_map(|(&point, best)| best.map(|i| (point, i)))
         .unzip();
+    // The list is built here, each pair straight from a row and a polygon.
     let rows = convert::rows(py, &matched)?;
-    Ok(rows.into_iter().zip(polygons).collect())
+    let pairs = rows
+        .try_iter()?
+        .zip(best)
+        .map(|(row, i)| Ok(PyTuple::new(py, [row?, polygons[i].clone().into_any()])?));
+    PyList::new(py, pairs.collect::<PyResult<Vec<_>>>()?)
 }
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
