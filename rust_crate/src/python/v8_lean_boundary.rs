@@ -100,7 +100,7 @@ fn match_points<'py>(
     let pairs = rows
         .try_iter()?
         .zip(best)
-        .map(|(row, i)| Ok(PyTuple::new(py, [row?, polygons[i].clone().into_any()])?));
+        .map(|(row, i)| PyTuple::new(py, [row?, polygons[i].clone().into_any()]));
     PyList::new(py, pairs.collect::<PyResult<Vec<_>>>()?)
 }
 
