@@ -9,7 +9,7 @@ that rung changed.
 ``VERSIONS`` maps rung names to their modules, in ladder order. It is built on
 first use, so importing ``poly_match`` imports neither numpy nor the native
 module (a benchmark must be able to configure numpy's threads first). So is the
-array API (``poly_match.arrays``): ``match_points``, ``Index`` and ``match_dask``, which
+array API (``poly_match.arrays``): ``Index``, ``match_points`` and ``match_dask``, which
 needs the ``dask`` extra and imports dask only when called.
 
 The measurement tooling is not part of this package: it lives beside it, in the
@@ -29,6 +29,7 @@ RUNG_NAMES = (
     "v5_find_all_in_rust",
     "v6_convert_once",
     "v7_grid_parallel",
+    "v8_lean_boundary",
 )
 
 ARRAY_API = ("Index", "match_dask", "match_points")

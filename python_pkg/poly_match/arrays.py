@@ -1,16 +1,19 @@
-"""The array API: ``match_points(centers, areas, points, max_dist)``, the reusable
-``Index(centers, areas, max_dist)``, and ``match_dask(index, points)`` for points in a
-dask array.
+"""The array API: ``Index(centers, areas, max_dist)``, ``match_points`` and ``match_dask``.
 
 For callers who hold their polygons as arrays and want indices back rather than Python
-objects: ``centers`` (M, 2), ``areas`` (M,) and ``points`` (N, 2) float64 arrays in,
-an (N,) int64 array out with each point's best polygon index (-1 where no center is
-closer than ``max_dist``). "Best" is v1's rule: the smallest area, the first on ties.
-It runs v7's grid in parallel with the GIL released. ``Index`` builds that grid once;
-``index.match(points)`` answers as ``match_points`` would.
+objects: ``centers`` (M, 2) and ``areas`` (M,) float64 arrays describe the polygons,
+``points`` is an (N, 2) float64 array, and the answer is an (N,) int64 array with each
+point's best polygon index (-1 where no center is closer than ``max_dist``). "Best" is
+v1's rule: the smallest area, the first on ties.
 
-``match_dask`` needs dask (``pip install poly-match[dask]``), which is imported only
-when it is called: importing this module never imports dask.
+``Index`` is built once (with the GIL released) and matches any number of point arrays,
+from any number of threads at once; it pickles, so it can be shipped to worker
+processes. ``match_points(centers, areas, points, max_dist)`` is the one-shot form,
+``Index(centers, areas, max_dist).match(points)`` without keeping the index.
+
+``match_dask(index, points)`` matches the points of a dask array block by block. It needs
+dask (``pip install poly-match[dask]``), imported only when it is called: importing this
+module never imports dask.
 """
 
 from . import _rs
@@ -18,8 +21,8 @@ from .example import type_name
 
 __all__ = ["Index", "match_dask", "match_points"]
 
-match_points = _rs.match_points
 Index = _rs.Index
+match_points = _rs.match_points
 
 
 def match_dask(index, points):

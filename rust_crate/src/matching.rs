@@ -42,8 +42,11 @@ pub struct Candidates {
 
 impl Candidates {
     pub fn from_polygons<P: AsRef<Polygon>>(polygons: &[P]) -> Self {
-        let centers = polygons.iter().map(|p| p.as_ref().center()).collect();
-        let areas = polygons.iter().map(|p| p.as_ref().area()).collect();
+        // One pass: each polygon is read once, wherever it lives in memory.
+        let (centers, areas) = polygons
+            .iter()
+            .map(|p| (p.as_ref().center(), p.as_ref().area()))
+            .unzip();
         Self { centers, areas }
     }
 
@@ -78,6 +81,14 @@ impl Candidates {
 
     pub fn is_empty(&self) -> bool {
         self.centers.is_empty()
+    }
+
+    pub fn centers(&self) -> &[Point] {
+        &self.centers
+    }
+
+    pub fn areas(&self) -> &[f64] {
+        &self.areas
     }
 
     /// The best polygon for `point`, by looking at every polygon.
@@ -117,7 +128,8 @@ impl Candidates {
 /// plain data instead of chasing an index per candidate.
 #[derive(Debug)]
 pub struct Grid {
-    max_dist: MaxDist,
+    max_dist: f64,
+    closeness: MaxDist,
     origin: Point,
     cell: f64,
     columns: usize,
@@ -144,7 +156,8 @@ impl Grid {
 
     pub fn new(candidates: &Candidates, max_dist: f64) -> Self {
         let mut grid = Self {
-            max_dist: MaxDist::new(max_dist),
+            max_dist,
+            closeness: MaxDist::new(max_dist),
             origin: Point::new(0.0, 0.0),
             cell: 1.0,
             columns: 0,
@@ -211,6 +224,31 @@ impl Grid {
         grid
     }
 
+    /// The number of candidates.
+    pub fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+
+    /// The `max_dist` the grid was built for.
+    pub fn max_dist(&self) -> f64 {
+        self.max_dist
+    }
+
+    /// The candidates back in input order.
+    pub fn candidates(&self) -> Candidates {
+        let mut centers = vec![Point::new(0.0, 0.0); self.len()];
+        let mut areas = vec![0.0; self.len()];
+        for ((&index, &center), &area) in self.indices.iter().zip(&self.centers).zip(&self.areas) {
+            centers[index] = center;
+            areas[index] = area;
+        }
+        Candidates { centers, areas }
+    }
+
     /// The (column, row) of the cell `p` falls in; may lie outside the grid.
     fn cell_coordinates(&self, p: Point) -> (i64, i64) {
         // `as` saturates for huge values, which the clamping in best_match handles.
@@ -222,7 +260,7 @@ impl Grid {
 
     /// The best polygon for `point`, looking only at the 3 x 3 cells around it.
     pub fn best_match(&self, point: Point) -> Option<usize> {
-        with_closeness!(self.max_dist, |closeness| self
+        with_closeness!(self.closeness, |closeness| self
             .best_match_by(point, closeness))
     }
 
@@ -265,7 +303,7 @@ impl Grid {
 
     /// The best polygon for every point, spread over all cores when there are enough points.
     pub fn best_matches(&self, points: &[Point]) -> Vec<Option<usize>> {
-        with_closeness!(self.max_dist, |closeness| self
+        with_closeness!(self.closeness, |closeness| self
             .best_matches_by(points, closeness))
     }
 

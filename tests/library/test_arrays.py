@@ -1,4 +1,9 @@
-"""The array API, ``poly_match.match_points``, against the oracle and bad input."""
+"""The array API, ``poly_match.match_points`` and ``poly_match.Index``, against the oracle
+and bad input; the index's reuse, threads and pickling."""
+
+import copy
+import pickle
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -7,6 +12,14 @@ import poly_match
 from conftest import as_arrays, as_pairs, assert_matches_oracle
 
 v1 = poly_match.VERSIONS["v1"]
+
+
+def via_index(centers, areas, points, max_dist):
+    return poly_match.Index(centers, areas, max_dist).match(points)
+
+
+# The one-shot form and the index, which must answer alike.
+FORMS = {"match_points": lambda: poly_match.match_points, "Index.match": lambda: via_index}
 
 
 @pytest.mark.parametrize(
@@ -20,10 +33,11 @@ v1 = poly_match.VERSIONS["v1"]
         (200, 50, 5, None, 1e300),  # every polygon is close
     ],
 )
-def test_matches_oracle(n_polygons, n_points, seed, extent, max_dist):
+@pytest.mark.parametrize("form", FORMS)
+def test_matches_oracle(form, n_polygons, n_points, seed, extent, max_dist):
     polygons, points = v1.generate_example(n_polygons, n_points, seed, extent)
     centers, areas = as_arrays(polygons)
-    indices = poly_match.match_points(centers, areas, points, max_dist)
+    indices = FORMS[form]()(centers, areas, points, max_dist)
     assert indices.dtype == np.int64
     assert indices.shape == (n_points,)
     assert_matches_oracle(as_pairs(indices, polygons, points), polygons, points, max_dist)
@@ -80,9 +94,67 @@ POINTS = np.array([[0.0, 1.0]])
         (CENTERS, AREAS, POINTS, -1.0, ValueError, "max_dist must be a non-negative number"),
     ],
 )
-def test_bad_input(centers, areas, points, max_dist, error, pattern):
+@pytest.mark.parametrize("form", FORMS)
+def test_bad_input(form, centers, areas, points, max_dist, error, pattern):
     with pytest.raises(error, match=pattern):
-        poly_match.match_points(centers, areas, points, max_dist)
+        FORMS[form]()(centers, areas, points, max_dist)
+
+
+@pytest.mark.parametrize(
+    ("points", "error", "pattern"),
+    [
+        (POINTS.astype(np.float32), TypeError, "points must have dtype float64"),
+        (POINTS.tolist(), TypeError, "points must be a numpy.ndarray"),
+        (np.zeros((1, 3)), ValueError, r"points must have shape \(N, 2\)"),
+        (np.array([[0.0, 1.0], [np.nan, 0.0]]), ValueError, r"points\[1\] must be finite"),
+    ],
+)
+def test_an_index_names_bad_points(points, error, pattern):
+    index = poly_match.Index(CENTERS, AREAS, 10.0)
+    with pytest.raises(error, match=pattern):
+        index.match(points)
+    assert index.match(POINTS).tolist() == [0], "a bad call leaves the index usable"
+
+
+def test_one_index_matches_many_point_arrays():
+    polygons, points = v1.generate_example(2000, 3000, seed=11)
+    centers, areas = as_arrays(polygons)
+    index = poly_match.Index(centers, areas, 5.0)
+    for part in (points[:1], points[:0], points[7:1500], points[::-3], points):
+        assert_matches_oracle(as_pairs(index.match(part), polygons, part), polygons, part, 5.0)
+
+
+def test_threads_share_one_index():
+    polygons, points = v1.generate_example(2000, 4000, seed=12)
+    centers, areas = as_arrays(polygons)
+    index = poly_match.Index(centers, areas, 4.0)
+    parts = np.array_split(points, 16)
+    with ThreadPoolExecutor(8) as threads:
+        answers = list(threads.map(index.match, parts))
+    assert np.concatenate(answers).tolist() == index.match(points).tolist()
+    assert_matches_oracle(as_pairs(index.match(points), polygons, points), polygons, points, 4.0)
+
+
+@pytest.mark.parametrize("duplicate", [lambda i: pickle.loads(pickle.dumps(i)), copy.deepcopy])
+def test_an_index_pickles_and_copies(duplicate):
+    polygons, points = v1.generate_example(500, 400, seed=13)
+    centers, areas = as_arrays(polygons)
+    index = poly_match.Index(centers, areas, 7.5)
+    twin = duplicate(index)
+    assert twin is not index
+    assert (len(twin), twin.max_dist) == (500, 7.5)
+    assert twin.match(points).tolist() == index.match(points).tolist()
+    assert_matches_oracle(as_pairs(twin.match(points), polygons, points), polygons, points, 7.5)
+
+
+def test_an_index_describes_itself():
+    index = poly_match.Index(CENTERS, AREAS, 1e300)
+    assert (len(index), index.max_dist) == (2, 1e300)
+    assert repr(index) == "<poly_match.Index of 2 polygons, max_dist=1e+300>"
+    empty = poly_match.Index(np.zeros((0, 2)), np.zeros(0), 1.0)
+    assert len(empty) == 0
+    assert empty.match(POINTS).tolist() == [-1]
+    assert pickle.loads(pickle.dumps(empty)).match(POINTS).tolist() == [-1]
 
 
 def test_strided_and_read_only_inputs_work():

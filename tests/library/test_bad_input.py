@@ -67,6 +67,7 @@ POLYGON_TYPES = {
     "v1.Polygon (Python, also v1.5, v1.6, v2)": poly_match.VERSIONS["v1"].Polygon,
     "v3.Polygon (Rust)": poly_match.VERSIONS["v3_riir_polygon"].Polygon,
     "v4.Polygon (Rust, also v5)": poly_match.VERSIONS["v4_avoid_allocs"].Polygon,
+    "v8.Polygon (Rust)": poly_match.VERSIONS["v8_lean_boundary"].Polygon,
 }
 
 

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ NATIVE_RUNGS = [
     "v5_find_all_in_rust",
     "v6_convert_once",
     "v7_grid_parallel",
+    "v8_lean_boundary",
 ]
 # The full check is 100,000 calls per rung (POLY_MATCH_LEAK_CALLS=100000); the suite runs fewer.
 LEAK_CALLS = int(os.environ.get("POLY_MATCH_LEAK_CALLS", "5000"))
@@ -67,7 +69,9 @@ def test_eight_threads_get_the_single_thread_answer(name):
         ("v6_convert_once", 1e-9),
         # A radius wider than the example: one grid cell, every polygon checked.
         ("v7_grid_parallel", 1e300),
+        ("v8_lean_boundary", 1e300),
         ("array API", 1e300),
+        ("Index.match", 1e300),
     ],
 )
 def test_long_native_calls_release_the_gil(name, max_dist):
@@ -90,10 +94,12 @@ def test_long_native_calls_release_the_gil(name, max_dist):
     stamper.start()
     time.sleep(0.01)
     start = time.perf_counter()
-    call()
-    end = time.perf_counter()
-    stop.set()
-    stamper.join()
+    try:
+        call()
+    finally:  # a failing call must not leave the thread running (pytest would wait for it)
+        end = time.perf_counter()
+        stop.set()
+        stamper.join()
 
     took = end - start
     assert took > 0.02, "the workload is too small to tell"
@@ -102,12 +108,14 @@ def test_long_native_calls_release_the_gil(name, max_dist):
 
 
 def long_call(name, max_dist):
-    polygons, points = poly_match.VERSIONS["v4_avoid_allocs"].generate_example(20_000, 5_000)
-    if name == "array API":
+    rung = poly_match.VERSIONS.get(name, poly_match.VERSIONS["v4_avoid_allocs"])
+    polygons, points = rung.generate_example(20_000, 5_000)
+    if name in ("array API", "Index.match"):
         centers = np.array([p.center for p in polygons])
         areas = np.array([p.area() for p in polygons])
+        if name == "Index.match":
+            return partial(poly_match.Index(centers, areas, max_dist).match, points)
         return lambda: poly_match.match_points(centers, areas, points, max_dist)
-    rung = poly_match.VERSIONS[name]
     search = getattr(rung, "match_points", None) or rung.find_all_close_polygons
     return lambda: search(polygons, points, max_dist)
 

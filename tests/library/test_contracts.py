@@ -121,10 +121,14 @@ def test_polygons_whose_geometry_overflows_are_rejected(polygon_type, x, y, what
 
 def large_call(name):
     """A call with enough points (>= 2048) for the grid to use its threads."""
-    polygons, points = V["v4_avoid_allocs"].generate_example(n_polygons=2000, n_points=5000)
-    if name == "array API":
+    rung = V.get(name, V["v4_avoid_allocs"])
+    polygons, points = rung.generate_example(n_polygons=2000, n_points=5000)
+    if name in ("array API", "Index.match"):
         centers = np.array([p.center for p in polygons])
         areas = np.array([p.area() for p in polygons])
+        if name == "Index.match":
+            index = poly_match.Index(centers, areas, 10.0)
+            return lambda: index.match(points).tolist()
         return lambda: poly_match.match_points(centers, areas, points, 10.0).tolist()
     return lambda: [tuple(point) for point, _ in V[name].match_points(polygons, points, 10.0)]
 
@@ -137,7 +141,9 @@ def _answer_in_child(call, answers):
     "fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform"
 )
 @pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
-@pytest.mark.parametrize("name", ["v7_grid_parallel", "array API"])
+@pytest.mark.parametrize(
+    "name", ["v7_grid_parallel", "v8_lean_boundary", "array API", "Index.match"]
+)
 def test_a_forked_child_can_match_after_the_parent_used_its_threads(name):
     # Before: the child inherited the thread pool's bookkeeping but none of its
     # threads, and waited for them forever.
@@ -178,6 +184,8 @@ INTERRUPTED_CALL = textwrap.dedent(
     if name == "array API":
         # A radius wider than the data: one grid cell, every center visited per point.
         call = lambda: poly_match.match_points(centers, areas, points, 1e6)
+    elif name == "Index.match":
+        call = lambda: poly_match.Index(centers, areas, 1e6).match(points)
     else:
         rung = poly_match.VERSIONS[name]
         polygons = [
@@ -209,7 +217,15 @@ INTERRUPTED_CALL = textwrap.dedent(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to oneself is POSIX")
 @pytest.mark.parametrize(
-    "name", ["array API", "v7_grid_parallel", "v6_convert_once", "v5_find_all_in_rust"]
+    "name",
+    [
+        "array API",
+        "Index.match",
+        "v8_lean_boundary",
+        "v7_grid_parallel",
+        "v6_convert_once",
+        "v5_find_all_in_rust",
+    ],
 )
 def test_ctrl_c_interrupts_a_long_native_call(name):
     # Before: KeyboardInterrupt came only when the call returned, seconds later.
@@ -373,6 +389,7 @@ FOREIGN = V["v1"].Polygon(x=SQUARE_X, y=SQUARE_Y)
         ("v5_find_all_in_rust", "poly_match.v4_avoid_allocs.Polygon"),
         ("v6_convert_once", "poly_match.v4_avoid_allocs.Polygon"),
         ("v7_grid_parallel", "poly_match.v4_avoid_allocs.Polygon"),
+        ("v8_lean_boundary", "poly_match.v8_lean_boundary.Polygon"),
     ],
 )
 def test_a_polygon_of_another_rung_is_named_with_its_index(name, expected_type):
@@ -382,3 +399,13 @@ def test_a_polygon_of_another_rung_is_named_with_its_index(name, expected_type):
     message = f"polygons[2] must be a {expected_type}, got poly_match.v1.Polygon"
     with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         call_main(rung, polygons=polygons)
+
+
+def test_v8_polygon_makes_its_center_once_and_nobody_can_move_it():
+    v8 = V["v8_lean_boundary"]
+    polygon = v8.Polygon(x=SQUARE_X.copy(), y=SQUARE_Y.copy())
+    center = polygon.center
+    assert polygon.center is center, "a new array per access is what v8 avoids"
+    assert center.tolist() == [float(np.mean(SQUARE_X)), float(np.mean(SQUARE_Y))]
+    with pytest.raises(ValueError, match="read-only"):
+        center[0] = 100.0

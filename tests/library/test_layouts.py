@@ -39,12 +39,18 @@ POLYGON_TYPES = {
     "v1 (also v1.5, v1.6, v2)": V["v1"].Polygon,
     "v3_riir_polygon": V["v3_riir_polygon"].Polygon,
     "v4_avoid_allocs (also v5, v6, v7)": V["v4_avoid_allocs"].Polygon,
+    "v8_lean_boundary": V["v8_lean_boundary"].Polygon,
 }
 NATIVE_SEARCHES = ["v2_riir", "v3_riir_polygon", "v4_avoid_allocs"]
+# Each rung's search over all points, and the polygon type it takes.
 MATCHERS = {
-    "v5 find_all_close_polygons": V["v5_find_all_in_rust"].find_all_close_polygons,
-    "v6 match_points": V["v6_convert_once"].match_points,
-    "v7 match_points": V["v7_grid_parallel"].match_points,
+    "v5 find_all_close_polygons": (
+        V["v5_find_all_in_rust"].find_all_close_polygons,
+        V["v5_find_all_in_rust"].Polygon,
+    ),
+    "v6 match_points": (V["v6_convert_once"].match_points, V["v6_convert_once"].Polygon),
+    "v7 match_points": (V["v7_grid_parallel"].match_points, V["v7_grid_parallel"].Polygon),
+    "v8 match_points": (V["v8_lean_boundary"].match_points, V["v8_lean_boundary"].Polygon),
 }
 # The byte orders one example draws from: either both, or only the native one, so that
 # an example whose arrays are all native shows what misreads hide behind a rejected one.
@@ -327,18 +333,18 @@ def test_find_close_polygons_reads_any_layout(name, data):
     assert indices(found, polygons) == indices(expected, reference)
 
 
-@pytest.mark.parametrize("match", MATCHERS.values(), ids=MATCHERS.keys())
+@pytest.mark.parametrize("matcher", MATCHERS)
 @LAYOUT_SETTINGS
 @given(data=st.data())
-def test_rust_matchers_read_any_layout(match, data):
+def test_rust_matchers_read_any_layout(matcher, data):
+    match, polygon_type = MATCHERS[matcher]
     workload = data.draw(workloads())
-    polygon_type = V["v4_avoid_allocs"].Polygon
     orders = data.draw(BYTE_ORDERS)
     polygons, reference = polygons_in_layouts(data.draw, polygon_type, workload, orders)
     points = data.draw(in_layout(workload.points, "points", orders))
     result = match(polygons, points, workload.max_dist)
     expected = match(reference, plain(points), workload.max_dist)
-    if match is MATCHERS["v5 find_all_close_polygons"]:
+    if matcher == "v5 find_all_close_polygons":
         # [(point, [close polygons])]: each set as indices.
         result = [(plain(p).tolist(), indices(close, polygons)) for p, close in result]
         expected = [(plain(p).tolist(), indices(close, reference)) for p, close in expected]
@@ -510,9 +516,10 @@ def test_find_close_polygons_accepts_big_endian_point(name):
     assert close == polygons[:2]
 
 
-@pytest.mark.parametrize("match", MATCHERS.values(), ids=MATCHERS.keys())
-def test_rust_matchers_accept_big_endian_points(match):
-    polygons = [V["v4_avoid_allocs"].Polygon(x=SQUARE[0] + dx, y=SQUARE[1]) for dx in (0, 5, 10)]
+@pytest.mark.parametrize("matcher", MATCHERS)
+def test_rust_matchers_accept_big_endian_points(matcher):
+    match, polygon_type = MATCHERS[matcher]
+    polygons = [polygon_type(x=SQUARE[0] + dx, y=SQUARE[1]) for dx in (0, 5, 10)]
     points = big_endian(NEAR_EACH_SQUARE)
     result = match(polygons, points, 1.0)
     assert [plain(point).tolist() for point, _ in result] == [

@@ -14,7 +14,7 @@ LADDER = config.load(ROOT / "pyproject.toml")
 
 
 def test_the_configuration_declares_the_librarys_ladder_and_its_array_api():
-    assert LADDER.names == [*poly_match.RUNG_NAMES, "match_points"]
+    assert LADDER.names == [*poly_match.RUNG_NAMES, "match_points", "Index.match"]
     for name in poly_match.RUNG_NAMES:
         assert LADDER.rung(name).summary() == poly_match.description(poly_match.VERSIONS[name])
     assert LADDER.baseline == "v1"

@@ -9,6 +9,7 @@ import pytest
 from ladder_bench import asv_suite, history
 
 SECOND = Path(__file__).with_name("second_ladder")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -87,3 +88,11 @@ def test_a_cdn_script_with_no_vendored_copy_is_an_error(tmp_path):
         RuntimeError, match=re.escape("no vendored copy of https://cdn.example/new-lib.js")
     ):
         history.offline(tmp_path)
+
+
+def test_a_rung_whose_name_is_not_a_python_name_gets_a_class_asv_can_address():
+    # asv splits benchmark names on dots: "Index.match" would name a class "Index".
+    suite = asv_suite.benchmarks(ROOT / "pyproject.toml")
+    assert "Index_match" in suite
+    assert suite["Index_match"].rung.name == "Index.match"
+    assert all(name.isidentifier() for name in suite)

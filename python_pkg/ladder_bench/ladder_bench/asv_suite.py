@@ -4,7 +4,9 @@ A project's asv benchmark folder holds one module that calls ``benchmarks``::
 
     globals().update(asv_suite.benchmarks(Path(__file__).parents[1] / "pyproject.toml"))
 
-which gives asv one class per rung, named after it, with three benchmarks:
+which gives asv one class per rung, named after it (characters a Python name cannot hold,
+such as the dot of ``Index.match``, become ``_``: asv splits benchmark names on dots),
+with three benchmarks:
 
 - ``time_call``: one call on the default workload, timed by asv;
 - ``track_peak_memory``: the MiB one call adds to the resident set at its peak (the
@@ -18,6 +20,7 @@ is the commit's: an older commit is measured on today's ladder, and a rung it la
 skipped (asv shows no point), not failed.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -70,9 +73,11 @@ class RungBenchmarks:
 
 
 def benchmarks(config_path: Path) -> dict[str, type]:
-    """A ``RungBenchmarks`` subclass per rung of ``config_path``, by rung name."""
+    """A ``RungBenchmarks`` subclass per rung of ``config_path``, by rung name made a
+    Python name."""
     ladder = config.load(config_path)
-    return {
-        rung.name: type(rung.name, (RungBenchmarks,), {"ladder": ladder, "rung": rung})
-        for rung in ladder.rungs
-    }
+    classes = {}
+    for rung in ladder.rungs:
+        name = re.sub(r"\W", "_", rung.name)
+        classes[name] = type(name, (RungBenchmarks,), {"ladder": ladder, "rung": rung})
+    return classes

@@ -14,6 +14,7 @@ mod v4_avoid_allocs;
 mod v5_find_all_in_rust;
 mod v6_convert_once;
 mod v7_grid_parallel;
+mod v8_lean_boundary;
 
 #[pymodule(name = "_rs")]
 fn poly_match_rs(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -23,6 +24,7 @@ fn poly_match_rs(module: &Bound<'_, PyModule>) -> PyResult<()> {
     add_rung(module, "v5", v5_find_all_in_rust::register)?;
     add_rung(module, "v6", v6_convert_once::register)?;
     add_rung(module, "v7", v7_grid_parallel::register)?;
+    add_rung(module, "v8", v8_lean_boundary::register)?;
     arrays::register(module)?;
     Ok(())
 }

@@ -1,0 +1,24 @@
+"""A lean boundary: polygons read in one pass, centers made once, points returned as rows."""
+
+from functools import partial
+
+from . import _rs, example
+from .v1 import MAX_DIST
+
+__all__ = [
+    "MAX_DIST",
+    "Polygon",
+    "generate_example",
+    "generate_one_polygon",
+    "main",
+    "match_points",
+]
+
+Polygon = _rs.v8.Polygon
+match_points = _rs.v8.match_points
+generate_one_polygon = partial(example.generate_one_polygon, Polygon)
+generate_example = partial(example.generate_example, Polygon)
+
+
+def main(polygons, points, max_dist=MAX_DIST):
+    return match_points(polygons, example.as_points(points), max_dist)
