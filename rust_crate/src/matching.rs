@@ -158,6 +158,10 @@ struct Entry {
     index: usize,
 }
 
+/// 2^64 / golden ratio, the multiplier of Fibonacci hashing: consecutive rows land far
+/// apart in the top bits of the product.
+const FIBONACCI: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// Where a row of cells starts among the buckets.
 #[derive(Clone, Copy, Debug)]
 enum RowOffsets {
@@ -172,10 +176,7 @@ impl RowOffsets {
     fn of(self, row: i64) -> u64 {
         match self {
             Self::Dense { columns } => (row as u64).wrapping_mul(columns),
-            // 2^64 / golden ratio: consecutive rows land far apart.
-            Self::Hashed { bits } => {
-                (row as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)
-            }
+            Self::Hashed { bits } => (row as u64).wrapping_mul(FIBONACCI) >> (64 - bits),
         }
     }
 }
@@ -202,6 +203,15 @@ pub struct Grid {
     /// than `c` cells outside matches nothing.
     last_cell: (i64, i64),
     rows: RowOffsets,
+    /// The smallest and largest column holding a center, per row slot (rows sharing a
+    /// slot share the range): a query skips its rows with no center within reach, which
+    /// makes points in empty space cheap however far the extent reaches.
+    row_columns: Vec<(i64, i64)>,
+    /// One bit per row slot, set where the slot holds a center: the same test as an empty
+    /// `row_columns` range, but 128 times smaller, so it stays in the nearest cache.
+    occupied_rows: Vec<u64>,
+    /// `row_columns.len() - 1`.
+    row_mask: u64,
     /// `T - 1`.
     mask: u64,
     /// Bucket `b` holds `entries[starts[b]..starts[b + 1]]`.
@@ -251,6 +261,9 @@ impl Grid {
             cell: Self::cell_width(max_dist, extent, layout.cells_per_max_dist),
             last_cell: (0, 0),
             rows: RowOffsets::Dense { columns: 1 },
+            row_columns: Vec::new(),
+            occupied_rows: Vec::new(),
+            row_mask: 0,
             mask: 0,
             starts: Vec::new(),
             entries: Vec::new(),
@@ -266,6 +279,16 @@ impl Grid {
             .fold((0, 0), |(columns, rows), &(column, row)| {
                 (columns.max(column), rows.max(row))
             });
+        let slots = candidates.len().next_power_of_two().max(2);
+        grid.row_mask = slots as u64 - 1;
+        grid.row_columns = vec![(i64::MAX, i64::MIN); slots];
+        grid.occupied_rows = vec![0; slots.div_ceil(64)];
+        for &(column, row) in &cells {
+            let slot = grid.row_slot(row);
+            grid.occupied_rows[slot / 64] |= 1 << (slot % 64);
+            let (first, last) = &mut grid.row_columns[slot];
+            (*first, *last) = ((*first).min(column), (*last).max(column));
+        }
         let buckets = (layout.buckets_per_candidate as usize * candidates.len())
             .next_power_of_two()
             .max(2);
@@ -358,6 +381,12 @@ impl Grid {
         )
     }
 
+    fn row_slot(&self, row: i64) -> usize {
+        // The row modulo the slots: neighbouring rows are neighbouring bits and ranges, and
+        // the rows of any stretch of the plane shorter than the slots share none.
+        (row as u64 & self.row_mask) as usize
+    }
+
     fn bucket(&self, column: i64, row: i64) -> usize {
         // Wrapping, then modulo T (which divides 2^64): the same bucket for the same cell
         // however the sum wrapped.
@@ -400,15 +429,29 @@ impl Grid {
         {
             return None;
         }
+        let occupied = |r: i64| {
+            let slot = self.row_slot(r);
+            self.occupied_rows[slot / 64] & (1 << (slot % 64)) != 0
+        };
+        if !(row - reach..=row + reach).any(occupied) {
+            return None;
+        }
+        // The columns within reach that hold centers in row `r`; empty if none do.
+        let columns = |r: i64| {
+            let (first, last) = self.row_columns[self.row_slot(r)];
+            first.max(column - reach)..=last.min(column + reach)
+        };
         // (area, input index) of the best so far: the smallest area, then the first.
         let mut best: Option<(f64, usize)> = None;
         if self.layout.early_exit {
             // The point's own cell first: the likeliest to hold a close candidate, whose
             // area then cuts the other cells' scans short.
-            self.scan_cell(self.bucket(column, row), point, closeness, &mut best);
+            if columns(row).contains(&column) {
+                self.scan_cell(self.bucket(column, row), point, closeness, &mut best);
+            }
             for r in row - reach..=row + reach {
                 let offset = self.rows.of(r);
-                for c in column - reach..=column + reach {
+                for c in columns(r) {
                     if (c, r) != (column, row) {
                         let b = (offset.wrapping_add(c as u64) & self.mask) as usize;
                         self.scan_cell(b, point, closeness, &mut best);
@@ -417,14 +460,18 @@ impl Grid {
             }
         } else {
             let buckets = self.starts.len() - 1;
-            let width = 2 * reach as usize + 1;
-            if width >= buckets {
-                // So few buckets that a row of cells covers them all.
-                self.scan(0..self.entries.len(), point, closeness, &mut best);
-                return best.map(|(_, index)| index);
-            }
             for r in row - reach..=row + reach {
-                let first = self.bucket(column - reach, r);
+                let cells = columns(r);
+                if cells.is_empty() {
+                    continue;
+                }
+                let width = (cells.end() - cells.start()) as usize + 1;
+                if width >= buckets {
+                    // So few buckets that a row of cells covers them all.
+                    self.scan(0..self.entries.len(), point, closeness, &mut best);
+                    continue;
+                }
+                let first = self.bucket(*cells.start(), r);
                 let end = first + width;
                 if end <= buckets {
                     self.scan(
