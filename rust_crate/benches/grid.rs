@@ -13,24 +13,30 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use poly_match_rs::matching::{Grid, GridLayout};
 
-/// Every layout the sweep compares.
-fn layouts() -> impl Iterator<Item = GridLayout> {
-    (1..=3).flat_map(|cells_per_max_dist| {
-        [1, 2, 4, 8]
-            .into_iter()
-            .flat_map(move |buckets_per_candidate| {
-                [false, true].map(|early_exit| GridLayout {
-                    cells_per_max_dist,
-                    buckets_per_candidate,
-                    early_exit,
-                })
-            })
-    })
+fn layout(cells_per_max_dist: u32, buckets_per_candidate: u32, early_exit: bool) -> GridLayout {
+    GridLayout {
+        cells_per_max_dist,
+        buckets_per_candidate,
+        early_exit,
+    }
 }
 
+/// Cell widths and scans. On a dense grid the buckets per candidate change nothing but
+/// the size of the bucket table, so they are swept on a sparse one (`buckets`).
+fn cell_widths() -> impl Iterator<Item = GridLayout> {
+    (1..=3).flat_map(|cells| [false, true].map(|early_exit| layout(cells, 2, early_exit)))
+}
+
+fn buckets() -> impl Iterator<Item = GridLayout> {
+    [1, 2, 4, 8]
+        .into_iter()
+        .flat_map(|buckets| [false, true].map(|early_exit| layout(1, buckets, early_exit)))
+}
+
+/// Short, or criterion cuts it: "cells max_dist/1, 2 buckets, early exit".
 fn name(layout: GridLayout) -> String {
     format!(
-        "cell max_dist/{}, {} buckets per candidate, {}",
+        "cells max_dist/{}, {} buckets, {}",
         layout.cells_per_max_dist,
         layout.buckets_per_candidate,
         if layout.early_exit {
@@ -47,11 +53,25 @@ fn layout_sweep(c: &mut Criterion) {
         .sample_size(20)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1));
-    for (polygons, points) in [(1_000, 100), (100_000, 10_000)] {
+    let inputs = [
+        (1_000, 100, false),
+        (100_000, 10_000, false),
+        (100_000, 10_000, true),
+    ];
+    for (polygons, points, outlier) in inputs {
         let (candidates, points) = common::scaled_example(polygons, points);
-        let input = format!("{polygons} polygons x {} points", points.len());
+        let (candidates, layouts): (_, Vec<_>) = if outlier {
+            (common::with_far_outlier(&candidates), buckets().collect())
+        } else {
+            (candidates, cell_widths().collect())
+        };
+        let input = format!(
+            "{polygons}{} x {}",
+            if outlier { " + outlier" } else { "" },
+            points.len()
+        );
         group.throughput(Throughput::Elements(points.len() as u64));
-        for layout in layouts() {
+        for layout in layouts {
             let grid = Grid::with_layout(&candidates, common::MAX_DIST, layout);
             // One thread: rayon's scheduling on a noisy 2-core machine would blur the
             // differences between layouts.

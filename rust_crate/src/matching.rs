@@ -279,7 +279,8 @@ impl Grid {
             .fold((0, 0), |(columns, rows), &(column, row)| {
                 (columns.max(column), rows.max(row))
             });
-        let slots = candidates.len().next_power_of_two().max(2);
+        // At least one word of bits, so `rows_occupied` can read any window of them.
+        let slots = candidates.len().next_power_of_two().max(64);
         grid.row_mask = slots as u64 - 1;
         grid.row_columns = vec![(i64::MAX, i64::MIN); slots];
         grid.occupied_rows = vec![0; slots.div_ceil(64)];
@@ -387,6 +388,18 @@ impl Grid {
         (row as u64 & self.row_mask) as usize
     }
 
+    /// Whether any of the `count` (at most 64) rows from `first` may hold a center: one
+    /// window of the bits, read from two words (the next one wraps to the first; there
+    /// is a power of two of them).
+    fn rows_occupied(&self, first: i64, count: u32) -> bool {
+        let slot = self.row_slot(first);
+        let words = &self.occupied_rows;
+        let (word, bit) = (slot / 64, slot % 64);
+        let pair =
+            u128::from(words[word]) | u128::from(words[(word + 1) & (words.len() - 1)]) << 64;
+        (pair >> bit) & ((1 << count) - 1) != 0
+    }
+
     fn bucket(&self, column: i64, row: i64) -> usize {
         // Wrapping, then modulo T (which divides 2^64): the same bucket for the same cell
         // however the sum wrapped.
@@ -429,11 +442,7 @@ impl Grid {
         {
             return None;
         }
-        let occupied = |r: i64| {
-            let slot = self.row_slot(r);
-            self.occupied_rows[slot / 64] & (1 << (slot % 64)) != 0
-        };
-        if !(row - reach..=row + reach).any(occupied) {
+        if !self.rows_occupied(row - reach, 2 * reach as u32 + 1) {
             return None;
         }
         // The columns within reach that hold centers in row `r`; empty if none do.
