@@ -207,9 +207,10 @@ pub struct Grid {
     /// slot share the range): a query skips its rows with no center within reach, which
     /// makes points in empty space cheap however far the extent reaches.
     row_columns: Vec<(i64, i64)>,
-    /// One bit per row slot, set where the slot holds a center: the same test as an empty
-    /// `row_columns` range, but 128 times smaller, so it stays in the nearest cache.
-    occupied_rows: Vec<u64>,
+    /// One bit per row slot, set where a row within reach (`c` rows) holds a center: one
+    /// bit answers what `2 c + 1` empty `row_columns` ranges would, in 1/128 of the
+    /// memory, so it stays in the nearest cache.
+    rows_in_reach: Vec<u64>,
     /// `row_columns.len() - 1`.
     row_mask: u64,
     /// `T - 1`.
@@ -262,7 +263,7 @@ impl Grid {
             last_cell: (0, 0),
             rows: RowOffsets::Dense { columns: 1 },
             row_columns: Vec::new(),
-            occupied_rows: Vec::new(),
+            rows_in_reach: Vec::new(),
             row_mask: 0,
             mask: 0,
             starts: Vec::new(),
@@ -279,14 +280,18 @@ impl Grid {
             .fold((0, 0), |(columns, rows), &(column, row)| {
                 (columns.max(column), rows.max(row))
             });
-        // At least one word of bits, so `rows_occupied` can read any window of them.
+        // At least a word of bits.
         let slots = candidates.len().next_power_of_two().max(64);
         grid.row_mask = slots as u64 - 1;
         grid.row_columns = vec![(i64::MAX, i64::MIN); slots];
-        grid.occupied_rows = vec![0; slots.div_ceil(64)];
+        grid.rows_in_reach = vec![0; slots / 64];
+        let reach = i64::from(layout.cells_per_max_dist);
         for &(column, row) in &cells {
+            for near in row - reach..=row + reach {
+                let slot = grid.row_slot(near);
+                grid.rows_in_reach[slot / 64] |= 1 << (slot % 64);
+            }
             let slot = grid.row_slot(row);
-            grid.occupied_rows[slot / 64] |= 1 << (slot % 64);
             let (first, last) = &mut grid.row_columns[slot];
             (*first, *last) = ((*first).min(column), (*last).max(column));
         }
@@ -388,18 +393,6 @@ impl Grid {
         (row as u64 & self.row_mask) as usize
     }
 
-    /// Whether any of the `count` (at most 64) rows from `first` may hold a center: one
-    /// window of the bits, read from two words (the next one wraps to the first; there
-    /// is a power of two of them).
-    fn rows_occupied(&self, first: i64, count: u32) -> bool {
-        let slot = self.row_slot(first);
-        let words = &self.occupied_rows;
-        let (word, bit) = (slot / 64, slot % 64);
-        let pair =
-            u128::from(words[word]) | u128::from(words[(word + 1) & (words.len() - 1)]) << 64;
-        (pair >> bit) & ((1 << count) - 1) != 0
-    }
-
     fn bucket(&self, column: i64, row: i64) -> usize {
         // Wrapping, then modulo T (which divides 2^64): the same bucket for the same cell
         // however the sum wrapped.
@@ -442,7 +435,8 @@ impl Grid {
         {
             return None;
         }
-        if !self.rows_occupied(row - reach, 2 * reach as u32 + 1) {
+        let slot = self.row_slot(row);
+        if self.rows_in_reach[slot / 64] & (1 << (slot % 64)) == 0 {
             return None;
         }
         // The columns within reach that hold centers in row `r`; empty if none do.
