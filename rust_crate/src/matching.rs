@@ -788,6 +788,12 @@ mod tests {
     }
 
     #[test]
+    fn the_grid_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Grid>();
+    }
+
+    #[test]
     fn bad_parts_are_errors() {
         assert_eq!(
             Candidates::from_parts(vec![Point::new(0.0, 0.0)], vec![]),
