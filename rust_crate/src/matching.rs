@@ -364,7 +364,9 @@ impl Grid {
     /// `cell = (max_dist + slack) / c`, i.e. by less than `c - slack / cell`. So with
     /// `slack > 2^-51 span` (with room for the rounding of `cell` itself) the computed
     /// indices differ by less than `c`, and their floors by at most `c`: the center is in
-    /// the block searched. `slack = max(2^-16 max_dist, 2^-48 span)`: cells stay within
+    /// the block searched. (A distance the test computes below `max_dist` is at most an
+    /// ulp or two above it in truth: the 8-fold and 2^-16 room cover that too.)
+    /// `slack = max(2^-16 max_dist, 2^-48 span)`: cells stay within
     /// 2^-16 of `max_dist / c` until the extent is 2^32 times `max_dist`, and never more
     /// than 2^48 c cells fit across the extent (the indices stay far inside i64). A huge
     /// extent or `max_dist` can make the cell infinite: one cell, every center in it.
