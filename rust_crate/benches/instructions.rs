@@ -12,6 +12,7 @@ use std::hint::black_box;
 
 use gungraun::{library_benchmark, library_benchmark_group, main};
 use poly_match_rs::geometry::{find_close_polygons, Point, Polygon};
+use poly_match_rs::matching::{Candidates, Grid};
 
 fn owned() -> (Vec<Polygon>, Vec<Point>) {
     common::example(6)
@@ -61,9 +62,36 @@ fn area(polygon: Polygon) -> f64 {
     black_box(black_box(&polygon).area())
 }
 
+/// The example's grid, built outside the counted call.
+fn grid() -> (Grid, Vec<Point>) {
+    let (polygons, points) = common::example(6);
+    let candidates = Candidates::from_polygons(&polygons);
+    (Grid::new(&candidates, common::MAX_DIST), points)
+}
+
+/// The same with one more center at (1e12, 1e12): a sparse (hashed) grid.
+fn grid_with_far_outlier() -> (Grid, Vec<Point>) {
+    let (polygons, points) = common::example(6);
+    let candidates = common::with_far_outlier(&Candidates::from_polygons(&polygons));
+    (Grid::new(&candidates, common::MAX_DIST), points)
+}
+
+// Every point of the example through the grid (100 points: one thread, no rayon).
+#[library_benchmark]
+#[bench::example(setup = grid)]
+#[bench::with_far_outlier(setup = grid_with_far_outlier)]
+fn grid_query((grid, points): (Grid, Vec<Point>)) -> Vec<Option<usize>> {
+    black_box(black_box(&grid).best_matches(black_box(&points)))
+}
+
 library_benchmark_group!(
     name = geometry;
     benchmarks = find_close_polygons_owned, find_close_polygons_borrowed, center, area
 );
 
-main!(library_benchmark_groups = geometry);
+library_benchmark_group!(
+    name = matching;
+    benchmarks = grid_query
+);
+
+main!(library_benchmark_groups = geometry, matching);

@@ -4,6 +4,7 @@
 //! "Best" is v1's rule: among the polygons whose center is strictly closer than
 //! `max_dist`, the one with the smallest area, the first in input order on ties.
 
+use std::cmp::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
@@ -75,20 +76,20 @@ impl Candidates {
         Ok(Self { centers, areas })
     }
 
-    pub fn len(&self) -> usize {
-        self.centers.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.centers.is_empty()
-    }
-
     pub fn centers(&self) -> &[Point] {
         &self.centers
     }
 
     pub fn areas(&self) -> &[f64] {
         &self.areas
+    }
+
+    pub fn len(&self) -> usize {
+        self.centers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.centers.is_empty()
     }
 
     /// The best polygon for `point`, by looking at every polygon.
@@ -119,58 +120,126 @@ impl Candidates {
     }
 }
 
-/// A uniform grid over the candidates' centers, with cells at least `max_dist` wide, so
-/// every center closer than `max_dist` to a point lies in the point's cell or one of its
-/// eight neighbours.
+/// How a [`Grid`] lays out its cells and scans them. [`Grid::new`] takes
+/// [`GridLayout::DEFAULT`]; the benches (`benches/grid.rs`) sweep the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GridLayout {
+    /// Cells are about `max_dist / cells_per_max_dist` wide, so a query searches the
+    /// `(2 c + 1) x (2 c + 1)` cells around its own: smaller cells, less area searched.
+    pub cells_per_max_dist: u32,
+    /// At least this many buckets per candidate (rounded up to a power of two): more
+    /// buckets, fewer hash collisions, more memory.
+    pub buckets_per_candidate: u32,
+    /// Visit the point's own cell first, and stop scanning a cell at the first candidate
+    /// that is close or no better than the best so far (each cell is sorted by area, then
+    /// input index). Otherwise each row of cells is one plain scan.
+    pub early_exit: bool,
+}
+
+impl GridLayout {
+    /// What benches/grid.rs measured fastest (docs/grid.md).
+    pub const DEFAULT: Self = Self {
+        cells_per_max_dist: 1,
+        buckets_per_candidate: 2,
+        early_exit: true,
+    };
+}
+
+impl Default for GridLayout {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// One candidate as the grid stores it: what the distance test and the tie-break read,
+/// side by side.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    center: Point,
+    area: f64,
+    /// The candidate's position in the input.
+    index: usize,
+}
+
+/// 2^64 / golden ratio, the multiplier of Fibonacci hashing: consecutive rows land far
+/// apart in the top bits of the product.
+const FIBONACCI: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Where a row of cells starts among the buckets.
+#[derive(Clone, Copy, Debug)]
+enum RowOffsets {
+    /// `row * columns`: the centers' whole grid fits in the buckets, one cell per bucket.
+    Dense { columns: u64 },
+    /// A multiplicative (Fibonacci) hash of the row, `bits` wide: a sparse grid, for an
+    /// extent (a far outlier, a tiny `max_dist`) with far more cells than candidates.
+    Hashed { bits: u32 },
+}
+
+impl RowOffsets {
+    fn of(self, row: i64) -> u64 {
+        match self {
+            Self::Dense { columns } => (row as u64).wrapping_mul(columns),
+            Self::Hashed { bits } => (row as u64).wrapping_mul(FIBONACCI) >> (64 - bits),
+        }
+    }
+}
+
+/// A grid over the candidates' centers with cells about `max_dist` wide (or a fraction of
+/// it, see [`GridLayout`]) whatever their extent, in memory proportional to the number of
+/// candidates: every center closer than `max_dist` to a point lies within `c` cells of the
+/// point's on both axes.
 ///
-/// The grid keeps its own copy of the candidates sorted by cell, row after row, so the
-/// three cells of one grid row are one contiguous slice: a query scans three slices of
-/// plain data instead of chasing an index per candidate.
+/// Cell `(column, row)` goes to bucket `(row_offset(row) + column) mod T`, `T` a power of
+/// two, so the cells `column - c ..= column + c` of one row are consecutive buckets: one
+/// contiguous slice of the candidates, sorted by bucket (two slices where it wraps around).
+/// `row_offset` is `row * columns` when the centers' grid fits in `T` buckets (no two cells
+/// share one), a hash otherwise. Cells that share a bucket only add candidates that the
+/// distance test rejects: correctness never depends on the hash.
 #[derive(Debug)]
 pub struct Grid {
     max_dist: f64,
     closeness: MaxDist,
+    layout: GridLayout,
     origin: Point,
     cell: f64,
-    columns: usize,
-    rows: usize,
-    /// Cell `c` holds the sorted candidates `starts[c]..starts[c + 1]`.
+    /// The largest column and row holding a center (the smallest are 0): a point further
+    /// than `c` cells outside matches nothing.
+    last_cell: (i64, i64),
+    rows: RowOffsets,
+    /// The smallest and largest column holding a center, per row slot (rows sharing a
+    /// slot share the range): a query skips its rows with no center within reach, which
+    /// makes points in empty space cheap however far the extent reaches.
+    row_columns: Vec<(i64, i64)>,
+    /// One bit per row slot, set where a row within reach (`c` rows) holds a center: one
+    /// bit answers what `2 c + 1` empty `row_columns` ranges would, in 1/128 of the
+    /// memory, so it stays in the nearest cache.
+    rows_in_reach: Vec<u64>,
+    /// `row_columns.len() - 1`.
+    row_mask: u64,
+    /// `T - 1`.
+    mask: u64,
+    /// Bucket `b` holds `entries[starts[b]..starts[b + 1]]`.
     starts: Vec<usize>,
-    centers: Vec<Point>,
-    areas: Vec<f64>,
-    /// Each sorted candidate's position in the input.
-    indices: Vec<usize>,
+    /// The candidates by bucket, each bucket's by area then input index.
+    entries: Vec<Entry>,
 }
 
 impl Grid {
-    /// At most this many cells per candidate: a tiny `max_dist` over a wide extent widens
-    /// the cells instead of allocating millions of empty ones.
-    const CELLS_PER_CANDIDATE: f64 = 4.0;
-
-    /// Cells are this much wider than `max_dist`. A cell index, `(x - origin) / cell`, is
-    /// rounded twice, so a point's and a center's may each be a few ulps of the index off
-    /// (under 2^-16 of a cell for any grid below 2^32 cells): with cells exactly `max_dist`
-    /// wide, a center closer than `max_dist` could land two cells from the point's, outside
-    /// the 3 x 3 searched (tests/grid_vs_brute_force.rs found such cases).
-    const CELL_MARGIN: f64 = 1.0 + 1.0 / 65536.0;
+    /// Below this `max_dist` (2^-958, about 4e-289) the cell width would be computed near
+    /// the subnormals, where rounding is absolute rather than relative and the argument in
+    /// `cell_width` fails: one cell holds everything instead.
+    const SMALLEST_MAX_DIST: f64 = 4.1045368012983762e-289;
 
     pub fn new(candidates: &Candidates, max_dist: f64) -> Self {
-        let mut grid = Self {
-            max_dist,
-            closeness: MaxDist::new(max_dist),
-            origin: Point::new(0.0, 0.0),
-            cell: 1.0,
-            columns: 0,
-            rows: 0,
-            starts: vec![0],
-            centers: Vec::new(),
-            areas: Vec::new(),
-            indices: Vec::new(),
+        Self::with_layout(candidates, max_dist, GridLayout::DEFAULT)
+    }
+
+    pub fn with_layout(candidates: &Candidates, max_dist: f64, layout: GridLayout) -> Self {
+        let layout = GridLayout {
+            cells_per_max_dist: layout.cells_per_max_dist.max(1),
+            buckets_per_candidate: layout.buckets_per_candidate.max(1),
+            ..layout
         };
-        // Nothing is closer than a zero, negative or NaN max_dist: an empty grid answers that.
-        if candidates.is_empty() || max_dist.is_nan() || max_dist <= 0.0 {
-            return grid;
-        }
         let (min, max) = candidates.centers.iter().fold(
             (
                 Point::new(f64::INFINITY, f64::INFINITY),
@@ -183,54 +252,165 @@ impl Grid {
                 )
             },
         );
-        let max_cells = Self::CELLS_PER_CANDIDATE * candidates.len() as f64;
-        let mut cell = max_dist * Self::CELL_MARGIN;
-        while ((max.x - min.x) / cell + 1.0) * ((max.y - min.y) / cell + 1.0) > max_cells {
-            cell *= 2.0;
-        }
-        grid.origin = min;
-        grid.cell = cell;
-        grid.columns = ((max.x - min.x) / cell) as usize + 1;
-        grid.rows = ((max.y - min.y) / cell) as usize + 1;
-
-        // A counting sort by cell, stable, so each cell's members stay in input order.
-        let cells: Vec<usize> = candidates
+        let (origin, extent) = if candidates.is_empty() {
+            (Point::new(0.0, 0.0), 0.0)
+        } else {
+            (min, (max.x - min.x).max(max.y - min.y))
+        };
+        let mut grid = Self {
+            max_dist,
+            closeness: MaxDist::new(max_dist),
+            layout,
+            origin,
+            cell: Self::cell_width(max_dist, extent, layout.cells_per_max_dist),
+            last_cell: (0, 0),
+            rows: RowOffsets::Dense { columns: 1 },
+            row_columns: Vec::new(),
+            rows_in_reach: Vec::new(),
+            row_mask: 0,
+            mask: 0,
+            starts: Vec::new(),
+            entries: Vec::new(),
+        };
+        let cells: Vec<(i64, i64)> = candidates
             .centers
             .iter()
-            .map(|&c| {
-                // Centers are never below the origin: truncation is floor here, and cheaper.
-                let column = ((c.x - min.x) / cell) as usize;
-                let row = ((c.y - min.y) / cell) as usize;
-                row * grid.columns + column
-            })
+            .map(|&c| grid.cell_coordinates(c))
             .collect();
-        let mut starts = vec![0usize; grid.columns * grid.rows + 1];
-        for &c in &cells {
-            starts[c + 1] += 1;
+        // Centers are never below the origin: their cells start at (0, 0).
+        grid.last_cell = cells
+            .iter()
+            .fold((0, 0), |(columns, rows), &(column, row)| {
+                (columns.max(column), rows.max(row))
+            });
+        // At least a word of bits.
+        let slots = candidates.len().next_power_of_two().max(64);
+        grid.row_mask = slots as u64 - 1;
+        grid.row_columns = vec![(i64::MAX, i64::MIN); slots];
+        grid.rows_in_reach = vec![0; slots / 64];
+        let reach = i64::from(layout.cells_per_max_dist);
+        for &(column, row) in &cells {
+            for near in row - reach..=row + reach {
+                let slot = grid.row_slot(near);
+                grid.rows_in_reach[slot / 64] |= 1 << (slot % 64);
+            }
+            let slot = grid.row_slot(row);
+            let (first, last) = &mut grid.row_columns[slot];
+            (*first, *last) = ((*first).min(column), (*last).max(column));
         }
-        for c in 1..starts.len() {
-            starts[c] += starts[c - 1];
+        let buckets = (layout.buckets_per_candidate as usize * candidates.len())
+            .next_power_of_two()
+            .max(2);
+        grid.mask = buckets as u64 - 1;
+        let columns = grid.last_cell.0 as u128 + 1;
+        grid.rows = if columns * (grid.last_cell.1 as u128 + 1) <= buckets as u128 {
+            RowOffsets::Dense {
+                columns: columns as u64,
+            }
+        } else {
+            RowOffsets::Hashed {
+                bits: buckets.trailing_zeros(),
+            }
+        };
+
+        // A counting sort by bucket, stable, so each bucket's members stay in input order.
+        let in_bucket: Vec<usize> = cells
+            .iter()
+            .map(|&(column, row)| grid.bucket(column, row))
+            .collect();
+        let mut starts = vec![0usize; buckets + 1];
+        for &b in &in_bucket {
+            starts[b + 1] += 1;
+        }
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
         }
         let mut next = starts.clone();
-        let mut order = vec![0; candidates.len()];
-        for (i, &c) in cells.iter().enumerate() {
-            order[next[c]] = i;
-            next[c] += 1;
+        let mut entries = vec![
+            Entry {
+                center: Point::new(0.0, 0.0),
+                area: 0.0,
+                index: 0,
+            };
+            candidates.len()
+        ];
+        for (index, (&b, (&center, &area))) in in_bucket
+            .iter()
+            .zip(candidates.centers.iter().zip(&candidates.areas))
+            .enumerate()
+        {
+            entries[next[b]] = Entry {
+                center,
+                area,
+                index,
+            };
+            next[b] += 1;
         }
-        grid.centers = order.iter().map(|&i| candidates.centers[i]).collect();
-        grid.areas = order.iter().map(|&i| candidates.areas[i]).collect();
-        grid.indices = order;
+        // Then by area, stably (so by input index on ties), comparing as `<` does: -0.0
+        // and 0.0 tie. Areas are finite (Candidates checks), so there is always an order.
+        for bucket in starts.windows(2) {
+            entries[bucket[0]..bucket[1]]
+                .sort_by(|a, b| a.area.partial_cmp(&b.area).unwrap_or(Ordering::Equal));
+        }
         grid.starts = starts;
+        grid.entries = entries;
         grid
+    }
+
+    /// The width of a cell: `max_dist / cells_per_max_dist`, plus a margin for rounding.
+    ///
+    /// A cell index `u = (v - origin) / cell` is rounded twice, so it is off by at most
+    /// `2^-52 |u|`. A center and a point closer than `max_dist` lie within
+    /// `span = extent + 2 max_dist` of the origin, so their indices are off by less than
+    /// `2^-51 span / cell` between them. Their exact indices differ by less than
+    /// `max_dist / cell = c - c slack / (max_dist + slack)` with
+    /// `cell = (max_dist + slack) / c`, i.e. by less than `c - slack / cell`. So with
+    /// `slack > 2^-51 span` (with room for the rounding of `cell` itself) the computed
+    /// indices differ by less than `c`, and their floors by at most `c`: the center is in
+    /// the block searched. (A distance the test computes below `max_dist` is at most an
+    /// ulp or two above it in truth: the 8-fold and 2^-16 room cover that too.)
+    /// `slack = max(2^-16 max_dist, 2^-48 span)`: cells stay within
+    /// 2^-16 of `max_dist / c` until the extent is 2^32 times `max_dist`, and never more
+    /// than 2^48 c cells fit across the extent (the indices stay far inside i64). A huge
+    /// extent or `max_dist` can make the cell infinite: one cell, every center in it.
+    fn cell_width(max_dist: f64, extent: f64, cells_per_max_dist: u32) -> f64 {
+        if max_dist.is_nan() || max_dist < Self::SMALLEST_MAX_DIST {
+            return f64::INFINITY;
+        }
+        let span = extent + 2.0 * max_dist;
+        let slack = (max_dist / 65536.0).max(span / 281_474_976_710_656.0);
+        (max_dist + slack) / f64::from(cells_per_max_dist)
+    }
+
+    /// The (column, row) of the cell `p` falls in.
+    fn cell_coordinates(&self, p: Point) -> (i64, i64) {
+        // `as` saturates (and takes NaN to 0): monotone, and never moves two values
+        // further apart, so a center's cell stays within reach of a close point's.
+        (
+            ((p.x - self.origin.x) / self.cell).floor() as i64,
+            ((p.y - self.origin.y) / self.cell).floor() as i64,
+        )
+    }
+
+    fn row_slot(&self, row: i64) -> usize {
+        // The row modulo the slots: neighbouring rows are neighbouring bits and ranges, and
+        // the rows of any stretch of the plane shorter than the slots share none.
+        (row as u64 & self.row_mask) as usize
+    }
+
+    fn bucket(&self, column: i64, row: i64) -> usize {
+        // Wrapping, then modulo T (which divides 2^64): the same bucket for the same cell
+        // however the sum wrapped.
+        (self.rows.of(row).wrapping_add(column as u64) & self.mask) as usize
     }
 
     /// The number of candidates.
     pub fn len(&self) -> usize {
-        self.indices.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.indices.is_empty()
+        self.entries.is_empty()
     }
 
     /// The `max_dist` the grid was built for.
@@ -238,63 +418,134 @@ impl Grid {
         self.max_dist
     }
 
-    /// The candidates back in input order.
+    /// The candidates the grid was built from, in input order.
     pub fn candidates(&self) -> Candidates {
-        let mut centers = vec![Point::new(0.0, 0.0); self.len()];
-        let mut areas = vec![0.0; self.len()];
-        for ((&index, &center), &area) in self.indices.iter().zip(&self.centers).zip(&self.areas) {
-            centers[index] = center;
-            areas[index] = area;
+        let mut centers = vec![Point::new(0.0, 0.0); self.entries.len()];
+        let mut areas = vec![0.0; self.entries.len()];
+        for entry in &self.entries {
+            centers[entry.index] = entry.center;
+            areas[entry.index] = entry.area;
         }
         Candidates { centers, areas }
     }
 
-    /// The (column, row) of the cell `p` falls in; may lie outside the grid.
-    fn cell_coordinates(&self, p: Point) -> (i64, i64) {
-        // `as` saturates for huge values, which the clamping in best_match handles.
-        (
-            ((p.x - self.origin.x) / self.cell).floor() as i64,
-            ((p.y - self.origin.y) / self.cell).floor() as i64,
-        )
-    }
-
-    /// The best polygon for `point`, looking only at the 3 x 3 cells around it.
+    /// The best polygon for `point`, looking only at the cells around it.
     pub fn best_match(&self, point: Point) -> Option<usize> {
         with_closeness!(self.closeness, |closeness| self
             .best_match_by(point, closeness))
     }
 
     fn best_match_by(&self, point: Point, closeness: impl Closeness) -> Option<usize> {
-        if self.columns == 0 {
+        // Nothing is closer than a zero, negative or NaN max_dist.
+        if self.max_dist.is_nan() || self.max_dist <= 0.0 || self.entries.is_empty() {
             return None;
         }
+        let reach = i64::from(self.layout.cells_per_max_dist);
         let (column, row) = self.cell_coordinates(point);
-        let first_column = column.saturating_sub(1).max(0);
-        let last_column = column.saturating_add(1).min(self.columns as i64 - 1);
-        let first_row = row.saturating_sub(1).max(0);
-        let last_row = row.saturating_add(1).min(self.rows as i64 - 1);
-        if first_column > last_column || first_row > last_row {
+        // Also keeps the arithmetic below far from overflow: centers' cells are at most
+        // about 2^50 (cell_width).
+        if !(-reach..=self.last_cell.0 + reach).contains(&column)
+            || !(-reach..=self.last_cell.1 + reach).contains(&row)
+        {
             return None;
         }
+        let slot = self.row_slot(row);
+        if self.rows_in_reach[slot / 64] & (1 << (slot % 64)) == 0 {
+            return None;
+        }
+        // The columns within reach that hold centers in row `r`; empty if none do.
+        let columns = |r: i64| {
+            let (first, last) = self.row_columns[self.row_slot(r)];
+            first.max(column - reach)..=last.min(column + reach)
+        };
         // (area, input index) of the best so far: the smallest area, then the first.
         let mut best: Option<(f64, usize)> = None;
-        for row in first_row as usize..=last_row as usize {
-            let cells = row * self.columns + first_column as usize
-                ..row * self.columns + last_column as usize + 1;
-            let span = self.starts[cells.start]..self.starts[cells.end];
-            let nearby = self.centers[span.clone()]
-                .iter()
-                .zip(&self.areas[span.clone()])
-                .zip(&self.indices[span]);
-            for ((center, &area), &index) in nearby {
-                if closeness.is_close(*center, point)
-                    && best.is_none_or(|best| (area, index) < best)
-                {
-                    best = Some((area, index));
+        if self.layout.early_exit {
+            // The point's own cell first: the likeliest to hold a close candidate, whose
+            // area then cuts the other cells' scans short.
+            if columns(row).contains(&column) {
+                self.scan_cell(self.bucket(column, row), point, closeness, &mut best);
+            }
+            for r in row - reach..=row + reach {
+                let offset = self.rows.of(r);
+                for c in columns(r) {
+                    if (c, r) != (column, row) {
+                        let b = (offset.wrapping_add(c as u64) & self.mask) as usize;
+                        self.scan_cell(b, point, closeness, &mut best);
+                    }
+                }
+            }
+        } else {
+            let buckets = self.starts.len() - 1;
+            for r in row - reach..=row + reach {
+                let cells = columns(r);
+                if cells.is_empty() {
+                    continue;
+                }
+                let width = (cells.end() - cells.start()) as usize + 1;
+                if width >= buckets {
+                    // So few buckets that a row of cells covers them all.
+                    self.scan(0..self.entries.len(), point, closeness, &mut best);
+                    continue;
+                }
+                let first = self.bucket(*cells.start(), r);
+                let end = first + width;
+                if end <= buckets {
+                    self.scan(
+                        self.starts[first]..self.starts[end],
+                        point,
+                        closeness,
+                        &mut best,
+                    );
+                } else {
+                    self.scan(
+                        self.starts[first]..self.entries.len(),
+                        point,
+                        closeness,
+                        &mut best,
+                    );
+                    self.scan(0..self.starts[end - buckets], point, closeness, &mut best);
                 }
             }
         }
         best.map(|(_, index)| index)
+    }
+
+    /// Scans one bucket, in its order (area, then input index): its first close candidate
+    /// is its best, and nothing after one that is no better than `best` can be better.
+    fn scan_cell(
+        &self,
+        bucket: usize,
+        point: Point,
+        closeness: impl Closeness,
+        best: &mut Option<(f64, usize)>,
+    ) {
+        for entry in &self.entries[self.starts[bucket]..self.starts[bucket + 1]] {
+            let key = (entry.area, entry.index);
+            if best.is_some_and(|best| key >= best) {
+                return;
+            }
+            if closeness.is_close(entry.center, point) {
+                *best = Some(key);
+                return;
+            }
+        }
+    }
+
+    /// Scans every candidate of `span`.
+    fn scan(
+        &self,
+        span: std::ops::Range<usize>,
+        point: Point,
+        closeness: impl Closeness,
+        best: &mut Option<(f64, usize)>,
+    ) {
+        for entry in &self.entries[span] {
+            let key = (entry.area, entry.index);
+            if closeness.is_close(entry.center, point) && best.is_none_or(|best| key < best) {
+                *best = Some(key);
+            }
+        }
     }
 
     /// Below this many points, handing work to rayon's threads costs more than it saves
@@ -433,22 +684,103 @@ mod tests {
         assert_eq!(Grid::new(&candidates, 0.6).best_match(point), None);
     }
 
+    /// The workload's 400 centers in 100 x 100, and one far outlier.
+    fn with_outlier(outlier: Point) -> Candidates {
+        let (polygons, _) = workload();
+        let mut centers: Vec<Point> = polygons.iter().map(Polygon::center).collect();
+        let mut areas: Vec<f64> = polygons.iter().map(Polygon::area).collect();
+        centers.push(outlier);
+        areas.push(1e6);
+        Candidates::from_parts(centers, areas).unwrap()
+    }
+
     #[test]
-    fn tiny_max_dist_over_a_wide_extent_keeps_the_grid_small() {
+    fn a_far_outlier_keeps_the_cells_max_dist_wide_in_linear_memory() {
+        for outlier in [1e12, -1e15, 1e15] {
+            let candidates = with_outlier(Point::new(outlier, outlier));
+            for cells_per_max_dist in 1..=3 {
+                for buckets_per_candidate in [1, 2, 4, 8] {
+                    let layout = GridLayout {
+                        cells_per_max_dist,
+                        buckets_per_candidate,
+                        early_exit: true,
+                    };
+                    let grid = Grid::with_layout(&candidates, 10.0, layout);
+                    let buckets =
+                        (buckets_per_candidate as usize * candidates.len()).next_power_of_two();
+                    assert_eq!(grid.starts.len(), buckets + 1, "{outlier} {layout:?}");
+                    // The slack: 2^-48 of the extent, 2.8e-3 to 7.1 of max_dist 10.
+                    let widest = (10.0 + 3e15 / 2f64.powi(48)) / f64::from(cells_per_max_dist);
+                    assert!(grid.cell <= widest, "{outlier} {layout:?}: {}", grid.cell);
+                    let near = Point::new(outlier + 4.0, outlier - 4.0);
+                    assert_eq!(grid.best_match(near), Some(400), "{outlier} {layout:?}");
+                    assert_eq!(grid.best_match(Point::new(outlier + 20.0, outlier)), None);
+                }
+            }
+        }
+        // Without the outlier, the centers' 11 x 11 cells fit in the buckets: dense.
+        let (polygons, _) = workload();
+        let grid = Grid::new(&Candidates::from_polygons(&polygons), 10.0);
+        assert!(
+            matches!(grid.rows, RowOffsets::Dense { columns: 11 }),
+            "{:?}",
+            grid.rows
+        );
+        assert!(grid.cell <= 10.0 * (1.0 + 1.0 / 65536.0));
+    }
+
+    #[test]
+    fn tiny_max_dist_over_a_wide_extent() {
         let candidates = Candidates::from_parts(
             vec![Point::new(0.0, 0.0), Point::new(1e9, 1e9)],
             vec![1.0, 2.0],
         )
         .unwrap();
         let grid = Grid::new(&candidates, 1e-6);
-        assert!(
-            grid.columns * grid.rows <= 8,
-            "{} x {}",
-            grid.columns,
-            grid.rows
-        );
+        assert!(grid.starts.len() <= 5);
         assert_eq!(grid.best_match(Point::new(1e9, 1e9)), Some(1));
         assert_eq!(grid.best_match(Point::new(1e9 + 1.0, 1e9)), None);
+        assert_eq!(grid.best_match(Point::new(0.0, 5e-7)), Some(0));
+    }
+
+    #[test]
+    fn the_grid_gives_back_its_candidates_and_max_dist() {
+        let (polygons, _) = workload();
+        let candidates = with_outlier(Point::new(-3e12, 7.0));
+        for max_dist in [10.0, 0.0, f64::NAN, f64::INFINITY, 1e-300] {
+            let grid = Grid::new(&candidates, max_dist);
+            assert_eq!(grid.candidates(), candidates);
+            assert_eq!(grid.max_dist().to_bits(), max_dist.to_bits());
+        }
+        assert_eq!(
+            Grid::new(&Candidates::from_polygons(&polygons[..0]), 1.0).candidates(),
+            Candidates::from_polygons(&polygons[..0])
+        );
+    }
+
+    #[test]
+    fn every_layout_follows_v1s_rule() {
+        let (polygons, points) = workload();
+        let candidates = Candidates::from_polygons(&polygons);
+        for max_dist in [0.5, 3.0, 10.0, 50.0] {
+            let want: Vec<_> = points
+                .iter()
+                .map(|&p| expected(&polygons, p, max_dist))
+                .collect();
+            for cells_per_max_dist in 1..=3 {
+                for buckets_per_candidate in [1, 2, 4, 8] {
+                    for early_exit in [false, true] {
+                        let layout = GridLayout {
+                            cells_per_max_dist,
+                            buckets_per_candidate,
+                            early_exit,
+                        };
+                        let grid = Grid::with_layout(&candidates, max_dist, layout);
+                        assert_eq!(grid.best_matches(&points), want, "{max_dist} {layout:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -467,6 +799,12 @@ mod tests {
             None
         );
         assert_eq!(candidates.best_match(Point::new(0.5, 0.5), -1.0), None);
+    }
+
+    #[test]
+    fn the_grid_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Grid>();
     }
 
     #[test]

@@ -13,13 +13,14 @@
 //! infinite) the grid is compared with the brute force only.
 //!
 //! The generators go for the grid's weak spots: a common offset of up to 1e15 on
-//! every coordinate; centers and points exactly on cell boundaries (the cells are
-//! `max_dist * 2^j` wide and start at the smallest center coordinate, so
-//! `min + k * max_dist * 2^j`), and up to three ulps either side; points exactly
-//! `max_dist` from a center along an axis, and a few ulps inside or outside;
+//! every coordinate; centers and points on multiples of `max_dist * 2^j` from the
+//! smallest center coordinate (the grid's origin; its cells are `max_dist / c` wide
+//! plus a rounding margin of 2^-16 or more), and up to three ulps either side; points
+//! exactly `max_dist` from a center along an axis, and a few ulps inside or outside;
 //! duplicate centers and tied areas (including 0.0 against -0.0); one far outlier
-//! center (1e9 to 1e15 away) that stretches the grid's extent; spreads of centers
-//! small enough for the cells to stay exactly `max_dist` wide (see `Spread`).
+//! center (1e9 to 1e15 away) that makes the grid sparse (hashed) and its cell indices
+//! large; clusters of centers next to such an outlier, where the indices are largest;
+//! every `GridLayout` the benches compare.
 //!
 //! Cases per property: 1024 in a debug build, 4096 in a release build; the
 //! `PROPTEST_CASES` environment variable overrides both for a longer hunt.
@@ -28,7 +29,7 @@
 //! last tests in this file pin the counterexamples found, reduced by hand.
 
 use poly_match_rs::geometry::Point;
-use poly_match_rs::matching::{Candidates, Grid};
+use poly_match_rs::matching::{Candidates, Grid, GridLayout};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
@@ -82,10 +83,9 @@ fn ulps() -> impl Strategy<Value = i8> {
 // ---------------------------------------------------------------------------
 
 /// How far the centers reach from the anchor on each axis, in units of `max_dist`:
-/// lattice coordinates run over `-2..=spread + 2`. The grid widens its cells beyond
-/// `max_dist` when there would be more than 4 cells per candidate, which gives
-/// its 3 x 3 search room to spare; a small spread (or a single row) keeps the
-/// cells exactly `max_dist` wide, where rounding has no room.
+/// lattice coordinates run over `-2..=spread + 2`. A small spread (or a single row)
+/// fits the grid's buckets densely, a wide one makes it hashed; either way the cells
+/// stay about `max_dist` wide, where rounding has little room.
 #[derive(Clone, Copy, Debug)]
 struct Spread {
     x: u16,
@@ -146,8 +146,9 @@ enum Axis {
 #[derive(Clone, Debug)]
 enum PointSpec {
     /// `min + k * (max_dist * 2^j)` on each axis, `min` being the smallest center
-    /// coordinate (the grid's origin): a cell boundary for a cell `max_dist * 2^j`
-    /// wide (k from the raw `kx`, `ky` and the spread). Then nudged by a few ulps.
+    /// coordinate (the grid's origin): within the rounding margin of a cell boundary
+    /// for cells `max_dist * 2^j` wide (k from the raw `kx`, `ky` and the spread).
+    /// Then nudged by a few ulps.
     Boundary {
         kx: u16,
         ky: u16,
@@ -186,6 +187,7 @@ struct CaseSpec {
 }
 
 /// The concrete candidates and points a `CaseSpec` describes.
+#[derive(Debug)]
 struct Case {
     max_dist: f64,
     centers: Vec<Point>,
@@ -518,11 +520,42 @@ fn mismatch(case: &Case, point: Point, answers: [(&str, Option<usize>); 2]) -> S
     text
 }
 
+/// Layouts besides the default that benches/grid.rs measures: smaller cells, fewer
+/// buckets, the plain scan.
+fn other_layouts() -> impl Iterator<Item = GridLayout> {
+    [
+        (1, 1, false),
+        (2, 1, true),
+        (2, 4, false),
+        (3, 2, true),
+        (3, 8, false),
+    ]
+    .into_iter()
+    .map(
+        |(cells_per_max_dist, buckets_per_candidate, early_exit)| GridLayout {
+            cells_per_max_dist,
+            buckets_per_candidate,
+            early_exit,
+        },
+    )
+}
+
 fn check(case: &Case, with_reference: bool) -> Result<(), TestCaseError> {
     let md = case.max_dist;
     let candidates = Candidates::from_parts(case.centers.clone(), case.areas.clone())
         .expect("the generators make finite centers and areas of equal length");
     let grid = Grid::new(&candidates, md);
+    for layout in other_layouts() {
+        let answers = Grid::with_layout(&candidates, md, layout).best_matches(&case.points);
+        for (&point, got) in case.points.iter().zip(answers) {
+            let want = candidates.best_match(point, md);
+            prop_assert!(
+                got == want,
+                "{layout:?} differs from Candidates::best_match:{}",
+                mismatch(case, point, [("grid", got), ("brute force", want)])
+            );
+        }
+    }
     let mut brute = Vec::with_capacity(case.points.len());
     for &point in &case.points {
         let want = candidates.best_match(point, md);
@@ -564,6 +597,69 @@ fn check(case: &Case, with_reference: bool) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A cluster of centers around a point far from the origin (1e12 to 1e15), a few
+/// centers near the origin, and points around the cluster's members: the cells near
+/// the cluster have the largest indices the grid makes, where rounding is coarsest.
+fn far_cluster_case() -> impl Strategy<Value = Case> {
+    let member = (-4i8..=4, -4i8..=4, ulps(), ulps(), 0u8..5);
+    let point = (
+        any::<usize>(),
+        -1.5f64..1.5,
+        -1.5f64..1.5,
+        ulps(),
+        any::<bool>(),
+    );
+    (
+        prop::sample::select(vec![1e12, 3.3e12, 1e13, 1e14, 7.7e14, 1e15, 1e15 + 0.5]),
+        (-1i8..=1, -1i8..=1),
+        prop::sample::select(vec![1e-3, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0]),
+        vec(member, 1..=40),
+        vec(((0.0f64..100.0, 0.0f64..100.0), 0u8..5), 0..=20),
+        vec(point, 1..=100),
+    )
+        .prop_map(
+            |(distance, (dx, dy), max_dist, members, near_origin, points)| {
+                let far = Point::new(f64::from(dx) * distance, f64::from(dy) * distance);
+                let area = |k: u8| [1.0, 2.0, 3.0, 0.0, -0.0][usize::from(k)];
+                let mut centers = Vec::new();
+                let mut areas = Vec::new();
+                for &((x, y), k) in &near_origin {
+                    centers.push(Point::new(x, y));
+                    areas.push(area(k));
+                }
+                let cluster: Vec<Point> = members
+                    .iter()
+                    .map(|&(kx, ky, ux, uy, _)| {
+                        Point::new(
+                            nudge(far.x + f64::from(kx) * max_dist * 0.5, ux),
+                            nudge(far.y + f64::from(ky) * max_dist * 0.5, uy),
+                        )
+                    })
+                    .collect();
+                centers.extend(&cluster);
+                areas.extend(members.iter().map(|m| area(m.4)));
+                let points = points
+                    .iter()
+                    .map(|&(i, fx, fy, ulps, on_axis)| {
+                        let c = cluster[i % cluster.len()];
+                        if on_axis {
+                            // Exactly max_dist away along x, then a few ulps either way.
+                            Point::new(nudge(c.x + max_dist, ulps), c.y)
+                        } else {
+                            Point::new(c.x + fx * max_dist, c.y + fy * max_dist)
+                        }
+                    })
+                    .collect();
+                Case {
+                    max_dist,
+                    centers,
+                    areas,
+                    points,
+                }
+            },
+        )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: cases(),
@@ -586,6 +682,13 @@ proptest! {
     #[test]
     fn grid_brute_force_and_reference_agree(spec in case_spec(moderate_max_dist())) {
         check(&spec.build(), true)?;
+    }
+
+    /// Around a cluster 1e12 to 1e15 from the origin: grid, brute force and the
+    /// reference agree.
+    #[test]
+    fn points_near_a_far_cluster_are_matched_exactly(case in far_cluster_case()) {
+        check(&case, true)?;
     }
 
     /// max_dist from 1e-300 to 1e300 and the edge values: grid and brute force agree.
@@ -641,4 +744,36 @@ fn a_missed_center_makes_the_grid_pick_a_larger_polygon() {
         Point::new(1.0, 0.0),
     ];
     assert_all_answer(&centers, &[5.0, 1.0, 2.0], Point::new(1.0, 0.0), 0.1, 1);
+}
+
+/// The property found this with cells max_dist / 3 wide and the margin of the dense grid
+/// alone (2^-16 of a cell): the extent is 1e15, so the cell indices near the far centers
+/// are about 1e16, and (x - origin) / cell is off by up to 2^-52 * 1e16, about 2 cells,
+/// far more than the margin. The point is 0.25 from the centers at 1e15, closer than
+/// max_dist 0.3, yet landed more than 3 cells from theirs. The margin now grows with the
+/// extent (`Grid::cell_width`).
+#[test]
+fn a_center_next_to_a_far_outlier_is_found() {
+    let centers = [
+        Point::new(24.085615636925272, 0.0),
+        Point::new(1e15, 0.0),
+        Point::new(1e15, 0.0),
+    ];
+    let point = Point::new(1e15 + 0.25, 0.0);
+    assert_all_answer(&centers, &[1.0, 1.0, 1.0], point, 0.3, 1);
+    let candidates = Candidates::from_parts(centers.to_vec(), vec![1.0; 3]).unwrap();
+    for cells_per_max_dist in 1..=3 {
+        for early_exit in [false, true] {
+            let layout = GridLayout {
+                cells_per_max_dist,
+                buckets_per_candidate: 2,
+                early_exit,
+            };
+            let grid = Grid::with_layout(&candidates, 0.3, layout);
+            assert_eq!(grid.best_match(point), Some(1), "{layout:?}");
+        }
+    }
+    // max_dist far below the spacing of floats at 1e12 (2^-12): only the center itself.
+    let centers = [Point::new(1.0, 1.0), Point::new(1e12, -1e12)];
+    assert_all_answer(&centers, &[1.0, 1.0], Point::new(1e12, -1e12), 1e-6, 1);
 }

@@ -181,11 +181,13 @@ INTERRUPTED_CALL = textwrap.dedent(
     rng = np.random.default_rng(1)
     centers, points = rng.random((n, 2)) * 100, rng.random((n, 2)) * 100
     areas = rng.random(n) + 1
+    # The grids (array API, v7, v8) answer a radius wider than the data at once (the smallest
+    # area comes first) but keep one cell for a max_dist below 4e-289
+    # (matching::Grid::SMALLEST_MAX_DIST): every center visited per point, none close.
     if name == "array API":
-        # A radius wider than the data: one grid cell, every center visited per point.
-        call = lambda: poly_match.match_points(centers, areas, points, 1e6)
+        call = lambda: poly_match.match_points(centers, areas, points, 1e-300)
     elif name == "Index.match":
-        call = lambda: poly_match.Index(centers, areas, 1e6).match(points)
+        call = lambda: poly_match.Index(centers, areas, 1e-300).match(points)
     else:
         rung = poly_match.VERSIONS[name]
         polygons = [
@@ -194,6 +196,8 @@ INTERRUPTED_CALL = textwrap.dedent(
         ]
         if name == "v5_find_all_in_rust":
             call = lambda: rung.find_all_close_polygons(polygons, points, 1e-9)
+        elif name in ("v7_grid_parallel", "v8_lean_boundary"):
+            call = lambda: rung.match_points(polygons, points, 1e-300)
         else:
             call = lambda: rung.match_points(polygons, points, 1e6)
 

@@ -9,6 +9,7 @@
 #![allow(dead_code)] // each bench binary uses only part of this module
 
 use poly_match_rs::geometry::{Point, Polygon};
+use poly_match_rs::matching::Candidates;
 
 pub const POLYGONS: usize = 1000;
 pub const POINTS: usize = 100;
@@ -68,4 +69,40 @@ pub fn example(seed: u64) -> (Vec<Polygon>, Vec<Point>) {
         })
         .collect();
     (polygons, points)
+}
+
+/// The common example's density (1000 polygons per 100 x 100), scaled up.
+pub fn scaled_example(polygons: usize, points: usize) -> (Candidates, Vec<Point>) {
+    let (base, base_points) = example(6);
+    let copies = polygons / base.len();
+    let side = (copies as f64).sqrt().ceil() as usize;
+    let shifted = (0..copies).flat_map(|k| {
+        let (dx, dy) = ((k % side) as f64 * 100.0, (k / side) as f64 * 100.0);
+        base.iter()
+            .map(move |p| Point::new(p.center().x + dx, p.center().y + dy))
+    });
+    let centers: Vec<Point> = shifted.collect();
+    let areas = (0..centers.len())
+        .map(|i| base[i % base.len()].area())
+        .collect();
+    let point_copies = points / base_points.len();
+    let points = (0..point_copies)
+        .flat_map(|k| {
+            let (dx, dy) = ((k % side) as f64 * 100.0, (k / side) as f64 * 100.0);
+            base_points
+                .iter()
+                .map(move |p| Point::new(p.x + dx, p.y + dy))
+        })
+        .collect();
+    let candidates = Candidates::from_parts(centers, areas).expect("finite centers and areas");
+    (candidates, points)
+}
+
+/// The same candidates and one more, at (1e12, 1e12): far from everything else.
+pub fn with_far_outlier(candidates: &Candidates) -> Candidates {
+    let mut centers = candidates.centers().to_vec();
+    let mut areas = candidates.areas().to_vec();
+    centers.push(Point::new(1e12, 1e12));
+    areas.push(1.0);
+    Candidates::from_parts(centers, areas).expect("finite centers and areas")
 }
