@@ -161,6 +161,17 @@ struct Entry {
     index: usize,
 }
 
+/// `value.floor() as i64`, without the call to libm's `floor` that x86-64's baseline
+/// instruction set needs (SSE4.1 has a rounding instruction, the baseline has not).
+fn floor_to_i64(value: f64) -> i64 {
+    let truncated = value as i64;
+    if (truncated as f64) > value {
+        truncated.saturating_sub(1)
+    } else {
+        truncated
+    }
+}
+
 /// 2^64 / golden ratio, the multiplier of Fibonacci hashing: consecutive rows land far
 /// apart in the top bits of the product.
 const FIBONACCI: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -283,35 +294,51 @@ impl Grid {
             .fold((0, 0), |(columns, rows), &(column, row)| {
                 (columns.max(column), rows.max(row))
             });
-        // At least a word of bits.
-        let slots = candidates.len().next_power_of_two().max(64);
+        let reach = layout.cells_per_max_dist as usize;
+        // A slot per row within reach of a center, but no more than one per candidate
+        // (rows then share slots); at least a word of bits.
+        let rows_within_reach = (grid.last_cell.1 as u128 + 1 + 2 * reach as u128)
+            .min(candidates.len() as u128) as usize;
+        let slots = rows_within_reach.next_power_of_two().max(64);
         grid.row_mask = slots as u64 - 1;
         grid.row_columns = vec![(i64::MAX, i64::MIN); slots];
-        grid.rows_in_reach = vec![0; slots / 64];
-        let reach = i64::from(layout.cells_per_max_dist);
         for &(column, row) in &cells {
-            for near in row - reach..=row + reach {
-                let slot = grid.row_slot(near);
-                grid.rows_in_reach[slot / 64] |= 1 << (slot % 64);
-            }
             let slot = grid.row_slot(row);
             let (first, last) = &mut grid.row_columns[slot];
             (*first, *last) = ((*first).min(column), (*last).max(column));
         }
-        let buckets = (layout.buckets_per_candidate as usize * candidates.len())
+        // Each word's bits gathered in a register, not set center by center: those
+        // read-modify-writes of one word were a dependency chain that took a quarter of
+        // the build.
+        let occupied = |slot: usize| grid.row_columns[slot & (slots - 1)].0 != i64::MAX;
+        grid.rows_in_reach = (0..slots / 64)
+            .map(|word| {
+                (0..64).fold(0u64, |bits, bit| {
+                    let slot = word * 64 + bit + slots;
+                    let in_reach = (slot - reach..=slot + reach).any(occupied);
+                    bits | u64::from(in_reach) << bit
+                })
+            })
+            .collect();
+        // Where the centers' grid fits in the buckets allowed, it is laid out whole and
+        // needs no more buckets than cells: fewer buckets to count, sum and sort.
+        let allowed = (layout.buckets_per_candidate as usize * candidates.len())
             .next_power_of_two()
             .max(2);
-        grid.mask = buckets as u64 - 1;
         let columns = grid.last_cell.0 as u128 + 1;
-        grid.rows = if columns * (grid.last_cell.1 as u128 + 1) <= buckets as u128 {
-            RowOffsets::Dense {
+        let cells_in_grid = columns * (grid.last_cell.1 as u128 + 1);
+        let buckets = if cells_in_grid <= allowed as u128 {
+            grid.rows = RowOffsets::Dense {
                 columns: columns as u64,
-            }
+            };
+            (cells_in_grid as usize).next_power_of_two().max(2)
         } else {
-            RowOffsets::Hashed {
-                bits: buckets.trailing_zeros(),
-            }
+            grid.rows = RowOffsets::Hashed {
+                bits: allowed.trailing_zeros(),
+            };
+            allowed
         };
+        grid.mask = buckets as u64 - 1;
 
         // A counting sort by bucket, stable, so each bucket's members stay in input order.
         let in_bucket: Vec<usize> = cells
@@ -387,8 +414,8 @@ impl Grid {
         // `as` saturates (and takes NaN to 0): monotone, and never moves two values
         // further apart, so a center's cell stays within reach of a close point's.
         (
-            ((p.x - self.origin.x) / self.cell).floor() as i64,
-            ((p.y - self.origin.y) / self.cell).floor() as i64,
+            floor_to_i64((p.x - self.origin.x) / self.cell),
+            floor_to_i64((p.y - self.origin.y) / self.cell),
         )
     }
 
@@ -602,6 +629,38 @@ fn thread_pool() -> Option<Arc<rayon::ThreadPool>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floor_to_i64_is_floor_then_a_saturating_cast() {
+        let edges = [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            2.5,
+            -2.5,
+            1e15 + 0.5,
+            -1e15 - 0.5,
+            9.223372036854776e18,
+            -9.223372036854776e18,
+            1e300,
+            -1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            4503599627370495.5,
+            -4503599627370495.5,
+        ];
+        for value in edges {
+            assert_eq!(floor_to_i64(value), value.floor() as i64, "{value:e}");
+        }
+    }
 
     fn square(x: f64, y: f64, side: f64) -> Polygon {
         Polygon::new(

@@ -140,11 +140,19 @@ pub fn points(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<Point>> {
             array.shape()
         )));
     }
-    let points: Vec<Point> = array
-        .rows()
-        .into_iter()
-        .map(|row| Point::new(row[0], row[1]))
-        .collect();
+    let points: Vec<Point> = match array.as_slice() {
+        // C-contiguous, the common case: pairs of a slice, which the compiler copies in
+        // bulk, where ndarray's row iterator goes element by element.
+        Some(values) => values
+            .chunks_exact(2)
+            .map(|xy| Point::new(xy[0], xy[1]))
+            .collect(),
+        None => array
+            .rows()
+            .into_iter()
+            .map(|row| Point::new(row[0], row[1]))
+            .collect(),
+    };
     // The row's name is formatted for the error only, not once per row.
     if let Some(i) = points
         .iter()
