@@ -2,6 +2,8 @@
 
 from functools import partial
 
+import numpy as np
+
 from . import _rs, example
 from .v1 import MAX_DIST
 
@@ -21,4 +23,8 @@ generate_example = partial(example.generate_example, Polygon)
 
 
 def main(polygons, points, max_dist=MAX_DIST):
-    return match_points(polygons, example.as_points(points), max_dist)
+    # A float64 array goes straight to Rust, which checks it (shape, finiteness) once;
+    # anything else numpy turns into one (the seed's list of arrays, integers) first.
+    if not (isinstance(points, np.ndarray) and points.dtype == np.float64 and points.ndim == 2):
+        points = example.as_points(points)
+    return match_points(polygons, points, max_dist)
