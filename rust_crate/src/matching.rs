@@ -217,9 +217,10 @@ pub struct Grid {
     /// than `c` cells outside matches nothing.
     last_cell: (i64, i64),
     rows: RowOffsets,
-    /// The smallest and largest column holding a center, per row slot (rows sharing a
-    /// slot share the range): a query skips its rows with no center within reach, which
-    /// makes points in empty space cheap however far the extent reaches.
+    /// Hashed grids only (a dense one's bounds do this): the smallest and largest column
+    /// holding a center, per row slot (rows sharing a slot share the range). A query
+    /// skips its rows with no center within reach, which makes points in empty space
+    /// cheap however far the extent reaches.
     row_columns: Vec<(i64, i64)>,
     /// One bit per row slot, set where a row within reach (`c` rows) holds a center: one
     /// bit answers what `2 c + 1` empty `row_columns` ranges would, in 1/128 of the
@@ -294,32 +295,6 @@ impl Grid {
             .fold((0, 0), |(columns, rows), &(column, row)| {
                 (columns.max(column), rows.max(row))
             });
-        let reach = layout.cells_per_max_dist as usize;
-        // A slot per row within reach of a center, but no more than one per candidate
-        // (rows then share slots); at least a word of bits.
-        let rows_within_reach = (grid.last_cell.1 as u128 + 1 + 2 * reach as u128)
-            .min(candidates.len() as u128) as usize;
-        let slots = rows_within_reach.next_power_of_two().max(64);
-        grid.row_mask = slots as u64 - 1;
-        grid.row_columns = vec![(i64::MAX, i64::MIN); slots];
-        for &(column, row) in &cells {
-            let slot = grid.row_slot(row);
-            let (first, last) = &mut grid.row_columns[slot];
-            (*first, *last) = ((*first).min(column), (*last).max(column));
-        }
-        // Each word's bits gathered in a register, not set center by center: those
-        // read-modify-writes of one word were a dependency chain that took a quarter of
-        // the build.
-        let occupied = |slot: usize| grid.row_columns[slot & (slots - 1)].0 != i64::MAX;
-        grid.rows_in_reach = (0..slots / 64)
-            .map(|word| {
-                (0..64).fold(0u64, |bits, bit| {
-                    let slot = word * 64 + bit + slots;
-                    let in_reach = (slot - reach..=slot + reach).any(occupied);
-                    bits | u64::from(in_reach) << bit
-                })
-            })
-            .collect();
         // Where the centers' grid fits in the buckets allowed, it is laid out whole and
         // needs no more buckets than cells: fewer buckets to count, sum and sort.
         let allowed = (layout.buckets_per_candidate as usize * candidates.len())
@@ -336,6 +311,7 @@ impl Grid {
             grid.rows = RowOffsets::Hashed {
                 bits: allowed.trailing_zeros(),
             };
+            grid.build_row_tables(&cells, layout.cells_per_max_dist as usize);
             allowed
         };
         grid.mask = buckets as u64 - 1;
@@ -419,6 +395,33 @@ impl Grid {
         )
     }
 
+    /// The per-row tables of a hashed grid: which columns hold centers, and which rows
+    /// are within reach of one. (A dense grid's bounds say as much for free.)
+    fn build_row_tables(&mut self, cells: &[(i64, i64)], reach: usize) {
+        // A slot per candidate (rows then share slots); at least a word of bits.
+        let slots = cells.len().next_power_of_two().max(64);
+        self.row_mask = slots as u64 - 1;
+        self.row_columns = vec![(i64::MAX, i64::MIN); slots];
+        for &(column, row) in cells {
+            let slot = self.row_slot(row);
+            let (first, last) = &mut self.row_columns[slot];
+            (*first, *last) = ((*first).min(column), (*last).max(column));
+        }
+        // Each word's bits gathered in a register, not set center by center: those
+        // read-modify-writes of one word were a dependency chain that took a quarter of
+        // the build.
+        let occupied = |slot: usize| self.row_columns[slot & (slots - 1)].0 != i64::MAX;
+        self.rows_in_reach = (0..slots / 64)
+            .map(|word| {
+                (0..64).fold(0u64, |bits, bit| {
+                    let slot = word * 64 + bit + slots;
+                    let in_reach = (slot - reach..=slot + reach).any(occupied);
+                    bits | u64::from(in_reach) << bit
+                })
+            })
+            .collect();
+    }
+
     fn row_slot(&self, row: i64) -> usize {
         // The row modulo the slots: neighbouring rows are neighbouring bits and ranges, and
         // the rows of any stretch of the plane shorter than the slots share none.
@@ -476,13 +479,22 @@ impl Grid {
         {
             return None;
         }
-        let slot = self.row_slot(row);
-        if self.rows_in_reach[slot / 64] & (1 << (slot % 64)) == 0 {
-            return None;
+        let hashed = matches!(self.rows, RowOffsets::Hashed { .. });
+        if hashed {
+            let slot = self.row_slot(row);
+            if self.rows_in_reach[slot / 64] & (1 << (slot % 64)) == 0 {
+                return None;
+            }
         }
-        // The columns within reach that hold centers in row `r`; empty if none do.
+        // The columns within reach that may hold centers in row `r`; empty if none can.
         let columns = |r: i64| {
-            let (first, last) = self.row_columns[self.row_slot(r)];
+            let (first, last) = if hashed {
+                self.row_columns[self.row_slot(r)]
+            } else if (0..=self.last_cell.1).contains(&r) {
+                (0, self.last_cell.0)
+            } else {
+                (i64::MAX, i64::MIN)
+            };
             first.max(column - reach)..=last.min(column + reach)
         };
         // (area, input index) of the best so far: the smallest area, then the first.
