@@ -284,17 +284,11 @@ impl Grid {
             starts: Vec::new(),
             entries: Vec::new(),
         };
-        let cells: Vec<(i64, i64)> = candidates
-            .centers
-            .iter()
-            .map(|&c| grid.cell_coordinates(c))
-            .collect();
-        // Centers are never below the origin: their cells start at (0, 0).
-        grid.last_cell = cells
-            .iter()
-            .fold((0, 0), |(columns, rows), &(column, row)| {
-                (columns.max(column), rows.max(row))
-            });
+        // Centers are never below the origin: their cells start at (0, 0). And a cell's
+        // coordinates only grow with the point's, so the last cell is the largest center's.
+        if !candidates.is_empty() {
+            grid.last_cell = grid.cell_coordinates(max);
+        }
         // Where the centers' grid fits in the buckets allowed, it is laid out whole and
         // needs no more buckets than cells: fewer buckets to count, sum and sort.
         let allowed = (layout.buckets_per_candidate as usize * candidates.len())
@@ -311,15 +305,19 @@ impl Grid {
             grid.rows = RowOffsets::Hashed {
                 bits: allowed.trailing_zeros(),
             };
-            grid.build_row_tables(&cells, layout.cells_per_max_dist as usize);
+            grid.build_row_tables(&candidates.centers, layout.cells_per_max_dist as usize);
             allowed
         };
         grid.mask = buckets as u64 - 1;
 
         // A counting sort by bucket, stable, so each bucket's members stay in input order.
-        let in_bucket: Vec<usize> = cells
+        let in_bucket: Vec<usize> = candidates
+            .centers
             .iter()
-            .map(|&(column, row)| grid.bucket(column, row))
+            .map(|&center| {
+                let (column, row) = grid.cell_coordinates(center);
+                grid.bucket(column, row)
+            })
             .collect();
         let mut starts = vec![0usize; buckets + 1];
         for &b in &in_bucket {
@@ -397,12 +395,13 @@ impl Grid {
 
     /// The per-row tables of a hashed grid: which columns hold centers, and which rows
     /// are within reach of one. (A dense grid's bounds say as much for free.)
-    fn build_row_tables(&mut self, cells: &[(i64, i64)], reach: usize) {
+    fn build_row_tables(&mut self, centers: &[Point], reach: usize) {
         // A slot per candidate (rows then share slots); at least a word of bits.
-        let slots = cells.len().next_power_of_two().max(64);
+        let slots = centers.len().next_power_of_two().max(64);
         self.row_mask = slots as u64 - 1;
         self.row_columns = vec![(i64::MAX, i64::MIN); slots];
-        for &(column, row) in cells {
+        for &center in centers {
+            let (column, row) = self.cell_coordinates(center);
             let slot = self.row_slot(row);
             let (first, last) = &mut self.row_columns[slot];
             (*first, *last) = ((*first).min(column), (*last).max(column));
