@@ -109,12 +109,13 @@ fn match_points<'py>(
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let (candidates, max_dist) = candidates(centers, areas, max_dist)?;
     let points = convert::points(points, "points")?;
-    // The grid is built in the first chunk's release of the GIL.
+    // The grid is built in the first chunk's release of the GIL, and the candidates are
+    // dropped once it is: the queries' peak memory does not hold both.
     let best = interruptible::map_chunks(
         py,
         &points,
         candidates.len(),
-        || Grid::new(&candidates, max_dist),
+        move || Grid::new(&candidates, max_dist),
         indices,
     )?;
     Ok(best.into_pyarray(py))

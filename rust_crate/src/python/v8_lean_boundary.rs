@@ -87,7 +87,7 @@ fn match_points<'py>(
         py,
         &points,
         candidates.len(),
-        || Grid::new(&candidates, max_dist),
+        move || Grid::new(&candidates, max_dist),
         |grid, points| grid.best_matches(points),
     )?;
     let (matched, best): (Vec<Point>, Vec<usize>) = points
