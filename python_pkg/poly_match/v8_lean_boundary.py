@@ -23,8 +23,10 @@ generate_example = partial(example.generate_example, Polygon)
 
 
 def main(polygons, points, max_dist=MAX_DIST):
-    # A float64 array goes straight to Rust, which checks it (shape, finiteness) once;
-    # anything else numpy turns into one (the seed's list of arrays, integers) first.
-    if not (isinstance(points, np.ndarray) and points.dtype == np.float64 and points.ndim == 2):
+    # A float64 (N, 2) array goes straight to Rust, which checks its values once, as
+    # as_points would; anything else (the seed's list of arrays, integers, an empty array
+    # of another shape) as_points converts or rejects first, as on every other rung.
+    is_points = isinstance(points, np.ndarray) and points.dtype == np.float64
+    if not (is_points and points.ndim == 2 and points.shape[1] == 2):
         points = example.as_points(points)
     return match_points(polygons, points, max_dist)

@@ -173,6 +173,10 @@ MAIN_ONLY_CASES = [
     ("int dtype (converted)", POINTS.astype(np.int64), 10.0, OK),
     ("list of 1-D arrays (the seed's form)", list(POINTS), 10.0, OK),
     ("empty list", [], 10.0, OK),
+    # Before: v8 handed any float64 2-D array to Rust, which refused this one and wrote
+    # the shape as [3, 3]; every other rung converts the first and says (3, 3).
+    ("empty, shape (0, 3)", np.zeros((0, 3)), 10.0, OK),
+    ("shape (N, 3), as numpy writes it", np.zeros((3, 3)), 10.0, (ValueError, r"shape \(3, 3\)")),
     ("strings", np.array([["a", "b"]]), 10.0, (TypeError, "points must be real numbers")),
     ("shape (2,)", np.array([1.0, 2.0]), 10.0, (ValueError, r"points must have shape \(N, 2\)")),
 ]
