@@ -9,7 +9,7 @@
 //! issue 497). The points are matched in chunks, so Ctrl-C interrupts a long call. The
 //! output vector becomes the numpy array without a copy.
 
-use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
+use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -86,12 +86,7 @@ impl Index {
         let py = slf.py();
         let grid = &slf.get().grid;
         let candidates = grid.candidates();
-        let flat: Vec<f64> = candidates
-            .centers()
-            .iter()
-            .flat_map(|c| [c.x, c.y])
-            .collect();
-        let centers = flat.into_pyarray(py).reshape([candidates.len(), 2])?;
+        let centers = convert::rows(py, candidates.centers())?;
         let areas = candidates.areas().to_vec().into_pyarray(py);
         let arguments = (centers, areas, grid.max_dist()).into_pyobject(py)?;
         Ok((slf.get_type().into_any(), arguments))

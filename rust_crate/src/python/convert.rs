@@ -208,8 +208,9 @@ pub fn check_subclass<T: pyo3::PyTypeInfo>(subclass: &Bound<'_, PyType>) -> PyRe
     Ok(())
 }
 
-/// Points back to Python as one new (N, 2) float64 array, whose rows (views, which numpy
-/// makes faster than N arrays of their own) are the points v8 returns.
+/// Points back to Python as one new (N, 2) float64 array: an `Index`'s pickled centers,
+/// and the array whose rows (views, which numpy makes faster than N arrays of their own)
+/// are the points v8 returns.
 pub fn rows<'py>(py: Python<'py>, points: &[Point]) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let flat: Vec<f64> = points.iter().flat_map(|p| [p.x, p.y]).collect();
     flat.into_pyarray(py).reshape([points.len(), 2])
