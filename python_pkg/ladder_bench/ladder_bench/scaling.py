@@ -50,13 +50,12 @@ class Settings:
 
 
 def work(size: dict, work_keys: list[str] | None = None) -> int:
-    return math.prod(value for key, value in size.items() if work_keys is None or key in work_keys)
+    return math.prod(scaling_report.split(size, work_keys)[0].values())
 
 
 def variant(size: dict, work_keys: list[str] | None = None) -> tuple:
     """What makes ``size`` a variant: its keys beyond the work keys (empty for a plain size)."""
-    return tuple((key, value) for key, value in size.items() if work_keys is not None
-                 and key not in work_keys)  # fmt: skip
+    return scaling_report.split(size, work_keys)[1]
 
 
 def measure(ladder: config.Config, name: str, size: dict, min_time: float, scratch: str):

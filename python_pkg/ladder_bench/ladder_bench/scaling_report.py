@@ -8,16 +8,25 @@ from . import environment
 from .units import duration
 
 
+def split(size: dict, work_keys: list[str] | None) -> tuple[dict, tuple]:
+    """``size`` as its work keys (the plain size it is a variant of; every key when
+    ``work_keys`` is None) and its other keys, the flags that make it a variant."""
+    if work_keys is None:
+        return size, ()
+    plain = {key: value for key, value in size.items() if key in work_keys}
+    return plain, tuple((key, value) for key, value in size.items() if key not in work_keys)
+
+
 def label(size: dict, work_keys: list[str] | None = None) -> str:
     """The work keys' numbers joined by " x ", then any other key as ``key=value``."""
-    work = [f"{v:,}" for k, v in size.items() if work_keys is None or k in work_keys]
-    flags = [f"{k}={v}" for k, v in size.items() if work_keys is not None and k not in work_keys]
-    return ", ".join([" x ".join(work), *flags])
+    plain, flags = split(size, work_keys)
+    return ", ".join([" x ".join(f"{v:,}" for v in plain.values()),
+                      *(f"{k}={v}" for k, v in flags)])  # fmt: skip
 
 
 def is_plain(size: dict, work_keys: list[str] | None) -> bool:
     """Whether ``size`` has only work keys: not a variant of another size."""
-    return work_keys is None or set(size) <= set(work_keys)
+    return not split(size, work_keys)[1]
 
 
 def result(workspace: Path, ladder, settings, rows: list[dict]) -> dict:
@@ -72,7 +81,7 @@ def variant_ratios(result: dict) -> list[str]:
     for size in result["sizes"]:
         if is_plain(size, keys):
             continue
-        plain = {k: v for k, v in size.items() if k in keys}
+        plain, _ = split(size, keys)
         for name in dict.fromkeys(r["approach"] for r in result["rows"]):
             on_variant = measured.get((name, label(size, keys)))
             on_plain = measured.get((name, label(plain, keys)))
