@@ -65,8 +65,9 @@ def test_far_outliers_move_only_the_last_polygons():
 
 
 def test_a_far_outlier_changes_no_match(rung):
-    # The outlier stretches the polygons' bounding box a hundred billion times (v7's grid
-    # widens its cells to fit), yet it is close to no point: the answer is the oracle's.
+    # The outlier stretches the polygons' bounding box a hundred billion times (the grid
+    # before the hashed one widened its cells to fit), yet it is close to no point: the
+    # answer is the oracle's.
     polygons, points = rung.generate_example(300, 100, 5, far_outliers=1)
     assert_matches_oracle(rung.main(polygons, points), polygons, points, max_dist=10.0)
 
