@@ -273,11 +273,11 @@ def test_the_index_shows_every_section_present_in_order(tmp_path, smoke_profiles
 
 
 def test_compare_finds_inferno_in_the_repositorys_tools_folder(tmp_path, monkeypatch):
-    """A fresh checkout gets inferno installed into target/tools/bin, which is not on
+    """A fresh checkout gets inferno installed into .tools/bin, which is not on
     PATH: the next comparison must find it there instead of installing it again."""
     from ladder_bench.tools import inferno
 
-    bin_dir = tmp_path / "target" / "tools" / "bin"
+    bin_dir = tmp_path / ".tools" / "bin"
     bin_dir.mkdir(parents=True)
     for name in ("inferno-diff-folded", "inferno-flamegraph"):
         (bin_dir / name).write_text("#!/bin/sh\n")

@@ -14,7 +14,7 @@ in common (the rungs are this checkout's configuration):
 2. times both sides in alternating rounds (base, head, head, base, ...), so that
    drifting machine load hits both alike. Shown, and a gate only with --gate-walltime;
 3. records both sides with py-spy and writes a differential flamegraph per rung with
-   inferno (it and rustfilt are installed into ``target/tools`` on first use):
+   inferno (it and rustfilt are installed into ``.tools`` on first use):
    ``diff/<rung>.svg``,
    the head's profile coloured by change (red: a larger share of the samples than in
    the base, blue: a smaller one).
