@@ -305,7 +305,7 @@ fn float64_array<'py, D: numpy::ndarray::Dimension>(
     let element = std::mem::size_of::<f64>();
     let in_place = value.cast::<PyArray<f64, D>>().ok().filter(|array| {
         descr.is_native_byteorder() != Some(false)
-            && (array.data() as usize) % std::mem::align_of::<f64>() == 0
+            && (array.data() as usize).is_multiple_of(std::mem::align_of::<f64>())
             && array
                 .strides()
                 .iter()
