@@ -34,6 +34,18 @@ def test_shell_scripts_are_lf_and_stay_lf_on_windows():
         assert f"{script}: eol: lf" in attributes, f"{script} is not marked eol=lf"
 
 
+def test_scripts_are_executable_in_the_index():
+    """The workflow calls them as `.ci/x`: without the bit a Linux runner cannot."""
+    staged = subprocess.run(
+        ["git", "ls-files", "-s", "--", ".ci/*"], cwd=REPO, capture_output=True, text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    for line in staged.splitlines():
+        mode, _, _, path = line.split(maxsplit=3)
+        if (REPO / path).read_bytes().startswith(b"#!"):
+            assert mode == "100755", f"{path} is not executable: git update-index --chmod=+x"
+
+
 @pytest.fixture
 def version_repo(tmp_path):
     """A copy of the script and the two manifests it reads, Cargo.toml at 1.2.0."""
