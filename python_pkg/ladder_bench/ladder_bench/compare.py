@@ -13,11 +13,11 @@ in common (the rungs are this checkout's configuration):
    unless a rung says otherwise);
 2. times both sides in alternating rounds (base, head, head, base, ...), so that
    drifting machine load hits both alike. Shown, and a gate only with --gate-walltime;
-3. records both sides with py-spy and writes a differential flamegraph per rung with
-   inferno (it and rustfilt are installed into ``.tools`` on first use):
-   ``diff/<rung>.svg``,
-   the head's profile coloured by change (red: a larger share of the samples than in
-   the base, blue: a smaller one).
+3. records both sides with py-spy, twice each, interleaved, and writes a differential
+   flamegraph per rung with inferno (it and rustfilt are installed into ``.tools`` on
+   first use): ``diff/<rung>.svg``, the head's profile with only the functions whose
+   time per call changed beyond sampling noise coloured (red: more, blue: less;
+   ``ladder_bench.flamediff``), and ``diff/<rung>.json``, those functions and their changes.
 
 HEAD defaults to the working tree, uncommitted changes included. Writes ``compare.md``
 and ``compare.json`` into --out.
@@ -126,24 +126,50 @@ def count_instructions(
     ]  # fmt: skip
 
 
-def diff_flamegraphs(ladder, workspace: Path, sides: list[Side], rungs, out: Path) -> list[str]:
-    """A differential flamegraph per rung; markdown links to them."""
-    inferno = tools.inferno(workspace)
+def diff_flamegraphs(ladder, workspace: Path, sides: list[Side], rungs, samples, out: Path):
+    """A differential flamegraph per rung (flamediff: only significant changes coloured)
+    from RECORDINGS recordings of each side, interleaved; each rung's summary."""
+    _, flamegraph = tools.inferno(workspace)
     folded = workspace / "target" / "compare" / "folded"
     folded.mkdir(parents=True, exist_ok=True)
-    links = []
+    summaries = {}
     for rung in rungs:
-        paths = [folded / f"{rung}.{side.label}.folded" for side in sides]
-        for side, path in zip(sides, paths, strict=True):
-            recording = profiling.record_folded(
-                workspace, str(side.python), ladder.path, rung, 2, 150
-            )
-            path.write_text(recording.folded)
+        recorded: dict[str, list[str]] = {side.label: [] for side in sides}
+        for index in range(flamediff.RECORDINGS):
+            for side in sides if index % 2 == 0 else sides[::-1]:
+                recording = profiling.record_folded(
+                    workspace, str(side.python), ladder.path, rung, 2, 150
+                )
+                (folded / f"{rung}.{side.label}.{index}.folded").write_text(recording.folded)
+                recorded[side.label].append(recording.folded)
         svg = out / "diff" / f"{rung}.svg"
-        flamediff.diff_flamegraph(inferno, *paths, svg, f"{rung}: head vs base")
-        links.append(f"- [{rung}](diff/{rung}.svg)")
-        print(f"   {rung}: {svg}", flush=True)
-    return links
+        times = {label: samples[label][rung] for label in recorded}
+        summaries[rung] = flamediff.diff_flamegraph(
+            flamegraph, recorded["base"], recorded["head"], times, profiling.MEASURED_FRAME,
+            svg, f"{rung}: head vs base",
+        )  # fmt: skip
+        changed = len(summaries[rung]["significant"])
+        print(f"   {rung}: {svg}, {changed} functions changed beyond noise", flush=True)
+    return summaries
+
+
+def flamegraph_table(summaries: dict) -> str:
+    """compare.md's table of the functions whose time per call changed significantly."""
+    rows = ["| rung | samples (base, head) | functions tested | changed beyond noise |",
+            "|---|---:|---:|---|"]  # fmt: skip
+    for rung, summary in summaries.items():
+        changed = [
+            f"{c['function'].partition(' (')[0]} {flamediff.signed(c)}"
+            for c in summary["significant"][:3]
+        ]
+        more = len(summary["significant"]) - len(changed)
+        shown = "; ".join(changed) + (f"; {more} more" if more > 0 else "") or "none"
+        shown = shown.replace("|", "\\|")
+        counts = ", ".join(str(sum(summary["samples"][side])) for side in ("base", "head"))
+        rows.append(
+            f"| [{rung}](diff/{rung}.svg) | {counts} | {summary['functions_tested']} | {shown} |"
+        )
+    return "\n".join(rows) + "\n"
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -202,15 +228,15 @@ def main(argv: list[str] | None = None) -> int:
     size = ladder.quick_size if args.quick else ladder.default_size
     announce(f"instructions per call under callgrind, {size}")
     changes = count_instructions(ladder, sides, rungs, size)
-    comparison, samples, links = None, None, []
+    comparison, samples, summaries = None, None, {}
     if not args.instructions_only:
         announce(f"timing {len(rungs)} rungs in {args.rounds} alternating rounds")
         samples = time_interleaved(ladder, *sides, rungs, args.rounds, args.seconds)
         comparison = walltime_comparison(samples, rungs, args.gate_walltime)
     if args.flamegraphs:
         announce(f"differential flamegraphs of {len(rungs)} rungs (py-spy, inferno)")
-        links = diff_flamegraphs(ladder, workspace, sides, rungs, args.out)
-    text = write(args, refs, changes, comparison, samples, links, size)
+        summaries = diff_flamegraphs(ladder, workspace, sides, rungs, samples, args.out)
+    text = write(args, refs, changes, comparison, samples, summaries, size)
     print(f"\n{text}\nTook {time.perf_counter() - started:.0f}s.")
     failed = [c.rung for c in changes if c.grew]
     if comparison is not None and args.gate_walltime is not None:
@@ -243,7 +269,7 @@ def walltime_comparison(samples: dict, rungs: list[str], gate: float | None) -> 
     return timings.Comparison(changes, threshold, environment_differences=[])
 
 
-def write(args, refs, changes, comparison, samples, links, size) -> str:
+def write(args, refs, changes, comparison, samples, summaries, size) -> str:
     """compare.md, compare.json and the report section; the markdown."""
     features = args.head_cargo_features
     parts = [
@@ -257,8 +283,11 @@ def write(args, refs, changes, comparison, samples, links, size) -> str:
         gate_note = "a gate" if args.gate_walltime is not None else "shown, not a gate"
         parts += [f"\nWall-clock, median of {args.rounds} interleaved rounds ({gate_note}):\n\n",
                   comparison.to_markdown()]  # fmt: skip
-    if links:
-        parts += ["\nDifferential flamegraphs (red grew, blue shrank):\n\n", "\n".join(links)]
+    if summaries:
+        parts += [f"\nDifferential flamegraphs: the functions whose time per call changed beyond "
+                  f"sampling noise ({flamediff.FALSE_ALARM_RATE:.1%} family-wise false alarms per "
+                  "rung; 95% intervals). Only they are coloured, red grew, blue shrank:\n\n",
+                  flamegraph_table(summaries)]  # fmt: skip
     text = "".join(parts) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "compare.md").write_text(text)
