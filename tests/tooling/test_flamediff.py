@@ -127,6 +127,10 @@ def test_only_the_significant_frames_are_coloured_and_every_box_tells_its_change
     for name in ("distance", "find_close", "main", MEASURED):
         assert red.fullmatch(boxes[name][0]), (name, boxes[name])
         assert "significant" in boxes[name][1]
+    # inferno's script labels a box with its hover text less the last parenthesis: the
+    # change must be inside it, or every label would carry it.
+    label = re.sub(r"\([^(]*\)$", "", boxes["distance"][1]).strip()
+    assert label == "distance (geometry.rs)"
     for name in ("select_best", "build_grid"):
         assert boxes[name][0] == flamediff.NEUTRAL, (name, boxes[name])
         assert "within sampling noise" in boxes[name][1]

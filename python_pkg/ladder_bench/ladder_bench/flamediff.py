@@ -186,9 +186,10 @@ def recoloured(box: re.Match, change: FunctionChange | None, largest: float) -> 
         verdict = "too few samples to test"
         if change.tested:
             verdict = "significant" if change.significant else "within sampling noise"
+        # Inside the closing parentheses, which inferno's script strips to label the box.
         title = (
-            f"{title}: {units.duration(change.head_seconds)} per call, {signed(change)} (95%) "
-            f"since the base, {verdict}"
+            f"{title[:-1]}; {units.duration(change.head_seconds)} per call, {signed(change)} "
+            f"since the base at 95%, {verdict})"
         )
     fill = NEUTRAL
     if change is not None and change.significant:
