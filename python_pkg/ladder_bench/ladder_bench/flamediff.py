@@ -92,8 +92,7 @@ class FunctionChange:
 
 def in_calls(folded: str, measured_frame: str) -> list[tuple[list[str], int]]:
     """The stacks inside the harness's measured calls."""
-    return [(stack, count) for stack, count in frames.stacks(folded)
-            if any(frame.partition(" (")[0] == measured_frame for frame in stack)]  # fmt: skip
+    return [(s, count) for s, count in frames.stacks(folded) if frames.holds(s, measured_frame)]
 
 
 def overdispersion(sides: list[Sampled], functions) -> float:

@@ -44,6 +44,11 @@ def stacks(folded: str) -> list[tuple[list[str], int]]:
     return parsed
 
 
+def holds(stack: list[str], function: str) -> bool:
+    """Whether a stack has a frame of ``function`` (its name, whatever its file)."""
+    return any(frame.partition(" (")[0] == function for frame in stack)
+
+
 def clean(folded: str, rustfilt: str, root: Path) -> str:
     """``folded`` with every frame cleaned (see the module's doc) and the stacks that
     became identical merged; ``rustfilt`` is the program, ``root`` the repository."""

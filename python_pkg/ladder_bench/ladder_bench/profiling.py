@@ -107,7 +107,7 @@ def measured_share(folded: str) -> float:
     inside = total = 0
     for stack, count in frames.stacks(folded):
         total += count
-        if any(frame.partition(" (")[0] == MEASURED_FRAME for frame in stack):
+        if frames.holds(stack, MEASURED_FRAME):
             inside += count
     return inside / total if total else 0.0
 
