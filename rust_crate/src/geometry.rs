@@ -294,6 +294,32 @@ mod tests {
     }
 
     #[test]
+    fn a_polygon_keeps_its_vertices() {
+        let (x, y) = (vec![0.0, 4.0, 0.5], vec![-1.0, 0.0, 3.0]);
+        let triangle = Polygon::new(x.clone(), y.clone()).unwrap();
+        assert_eq!((triangle.x(), triangle.y()), (&x[..], &y[..]));
+    }
+
+    /// Where `dx * dx + dy * dy` would underflow or overflow, the distance is still the
+    /// exact one: 3-4-5 scaled by a power of two, between two points off the origin.
+    #[test]
+    fn distance_is_exact_where_its_square_is_not() {
+        for unit in [
+            5e-324 * 64.0,
+            2f64.powi(-600),
+            2f64.powi(600),
+            2f64.powi(1020),
+        ] {
+            let (a, b) = (
+                Point::new(-unit, 2.0 * unit),
+                Point::new(2.0 * unit, -2.0 * unit),
+            );
+            assert_eq!(a.distance(b), 5.0 * unit, "{unit:e}");
+            assert_eq!(b.distance(a), 5.0 * unit, "{unit:e}");
+        }
+    }
+
+    #[test]
     fn area_ignores_orientation() {
         let clockwise = Polygon::new(vec![0.0, 0.0, 1.0, 1.0], vec![0.0, 1.0, 1.0, 0.0]).unwrap();
         assert_eq!(clockwise.area(), 1.0);

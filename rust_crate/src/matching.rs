@@ -496,6 +496,9 @@ impl Grid {
             };
             first.max(column - reach)..=last.min(column + reach)
         };
+        // The rows within reach, as offsets from the point's row: `2 c + 1` of them, and no
+        // slip in the bounds can make the loop run over the ~2^50 rows between far cells.
+        let rows = (-reach..=reach).map(|offset| row + offset);
         // (area, input index) of the best so far: the smallest area, then the first.
         let mut best: Option<(f64, usize)> = None;
         if self.layout.early_exit {
@@ -504,7 +507,7 @@ impl Grid {
             if columns(row).contains(&column) {
                 self.scan_cell(self.bucket(column, row), point, closeness, &mut best);
             }
-            for r in row - reach..=row + reach {
+            for r in rows {
                 let offset = self.rows.of(r);
                 for c in columns(r) {
                     if (c, r) != (column, row) {
@@ -515,16 +518,17 @@ impl Grid {
             }
         } else {
             let buckets = self.starts.len() - 1;
-            for r in row - reach..=row + reach {
+            for r in rows {
                 let cells = columns(r);
                 if cells.is_empty() {
                     continue;
                 }
-                let width = (cells.end() - cells.start()) as usize + 1;
+                let width = cells.clone().count();
                 if width >= buckets {
-                    // So few buckets that a row of cells covers them all.
+                    // So few buckets that a row of cells covers them all: one scan of
+                    // every candidate answers for every row.
                     self.scan(0..self.entries.len(), point, closeness, &mut best);
-                    continue;
+                    break;
                 }
                 let first = self.bucket(*cells.start(), r);
                 let end = first + width;
@@ -728,6 +732,11 @@ mod tests {
                 .collect();
             assert_eq!(brute, want, "brute force, max_dist {max_dist}");
             assert_eq!(
+                candidates.best_matches(&points, max_dist),
+                want,
+                "brute force, all points at once, max_dist {max_dist}"
+            );
+            assert_eq!(
                 grid.best_matches(&points),
                 want,
                 "grid, max_dist {max_dist}"
@@ -828,6 +837,21 @@ mod tests {
         );
     }
 
+    /// Every layout the benches compare.
+    fn every_layout() -> impl Iterator<Item = GridLayout> {
+        (1..=3).flat_map(|cells_per_max_dist| {
+            [1, 2, 4, 8]
+                .into_iter()
+                .flat_map(move |buckets_per_candidate| {
+                    [false, true].map(|early_exit| GridLayout {
+                        cells_per_max_dist,
+                        buckets_per_candidate,
+                        early_exit,
+                    })
+                })
+        })
+    }
+
     #[test]
     fn every_layout_follows_v1s_rule() {
         let (polygons, points) = workload();
@@ -837,20 +861,300 @@ mod tests {
                 .iter()
                 .map(|&p| expected(&polygons, p, max_dist))
                 .collect();
-            for cells_per_max_dist in 1..=3 {
-                for buckets_per_candidate in [1, 2, 4, 8] {
-                    for early_exit in [false, true] {
-                        let layout = GridLayout {
-                            cells_per_max_dist,
-                            buckets_per_candidate,
-                            early_exit,
-                        };
-                        let grid = Grid::with_layout(&candidates, max_dist, layout);
-                        assert_eq!(grid.best_matches(&points), want, "{max_dist} {layout:?}");
-                    }
+            for layout in every_layout() {
+                let grid = Grid::with_layout(&candidates, max_dist, layout);
+                assert_eq!(grid.best_matches(&points), want, "{max_dist} {layout:?}");
+            }
+        }
+    }
+
+    /// 2^exponent, exactly, subnormals included (`powi` loses them).
+    fn power_of_two(exponent: i32) -> f64 {
+        if exponent >= -1022 {
+            f64::from_bits(((exponent + 1023) as u64) << 52)
+        } else {
+            f64::from_bits(1 << (exponent + 1074))
+        }
+    }
+
+    /// The rule the whole ladder is built on, at every scale from the subnormals to near
+    /// overflow: a center exactly `max_dist` away is not close, one a float nearer is.
+    /// The distances are exact (along an axis, or 3-4-5 scaled by a power of two), so the
+    /// answers are known without computing any distance.
+    #[test]
+    fn a_center_exactly_max_dist_away_is_not_close() {
+        // Center (0, 0) wherever the points are.
+        let polygons = [square(-1.0, -1.0, 2.0)];
+        let candidates = Candidates::from_polygons(&polygons);
+        let up = |v: f64| f64::from_bits(v.to_bits() + 1);
+        let down = |v: f64| f64::from_bits(v.to_bits() - 1);
+        for exponent in [
+            -1070, -1000, -600, -300, -160, -150, -60, -1, 0, 1, 60, 150, 160, 300, 600, 1000, 1020,
+        ] {
+            let unit = power_of_two(exponent);
+            let five = 5.0 * unit;
+            let mut cases = Vec::new();
+            for point in [
+                Point::new(five, 0.0),
+                Point::new(0.0, -five),
+                Point::new(-3.0 * unit, 4.0 * unit),
+                Point::new(3.0 * unit, -4.0 * unit),
+            ] {
+                // max_dist a float below the distance, the distance, a float above.
+                cases.extend([
+                    (point, down(five), false),
+                    (point, five, false),
+                    (point, up(five), true),
+                ]);
+            }
+            // The point a float inside or outside, max_dist the exact distance.
+            cases.extend([
+                (Point::new(down(five), 0.0), five, true),
+                (Point::new(up(five), 0.0), five, false),
+                (Point::new(0.0, -down(five)), five, true),
+                (Point::new(0.0, -up(five)), five, false),
+            ]);
+            for (point, max_dist, close) in cases {
+                let want = close.then_some(0);
+                let what = format!("{point:?} max_dist {max_dist:e}");
+                assert_eq!(candidates.best_match(point, max_dist), want, "{what}");
+                assert_eq!(
+                    candidates.best_matches(&[point], max_dist),
+                    [want],
+                    "{what}"
+                );
+                for layout in every_layout() {
+                    let grid = Grid::with_layout(&candidates, max_dist, layout);
+                    assert_eq!(grid.best_match(point), want, "{what} {layout:?}");
                 }
             }
         }
+    }
+
+    /// Two candidates 100 apart and `max_dist` 10 make a hashed grid with very few
+    /// buckets, where one row of cells within reach covers every bucket, some twice.
+    #[test]
+    fn a_row_of_cells_wider_than_all_the_buckets() {
+        let polygons = [square(-1.0, -1.0, 2.0), square(99.5, -0.5, 1.0)];
+        let candidates = Candidates::from_polygons(&polygons);
+        for layout in every_layout() {
+            let grid = Grid::with_layout(&candidates, 10.0, layout);
+            assert!(grid.starts.len() <= 17, "{layout:?}: {}", grid.starts.len());
+            for x in [-25.0, -9.0, 0.0, 5.0, 50.0, 91.0, 95.0, 100.0, 109.0, 125.0] {
+                let point = Point::new(x, 3.0);
+                assert_eq!(
+                    grid.best_match(point),
+                    expected(&polygons, point, 10.0),
+                    "{point:?} {layout:?}"
+                );
+            }
+        }
+    }
+
+    /// A dense grid gives each cell of the centers' extent a bucket of its own: no query
+    /// scans a center it did not ask for.
+    #[test]
+    fn a_dense_grid_gives_every_cell_its_own_bucket() {
+        // 3 x 3 cells (9 buckets needed, 32 allowed), and the workload's 11 x 11.
+        let block: Vec<Point> = (0..9)
+            .map(|i| Point::new(f64::from(i % 3) * 1.1, f64::from(i / 3) * 1.1))
+            .collect();
+        let block = Candidates::from_parts(block, vec![1.0; 9]).unwrap();
+        let (polygons, _) = workload();
+        let scattered = Candidates::from_polygons(&polygons);
+        for (candidates, max_dist, cells) in [(&block, 1.0, 9), (&scattered, 10.0, 121)] {
+            let grid = Grid::new(candidates, max_dist);
+            let (last_column, last_row) = grid.last_cell;
+            assert!(
+                matches!(grid.rows, RowOffsets::Dense { columns } if columns == last_column as u64 + 1),
+                "{:?}",
+                grid.rows
+            );
+            let buckets: std::collections::HashSet<usize> = (0..=last_row)
+                .flat_map(|row| (0..=last_column).map(move |column| (column, row)))
+                .map(|(column, row)| grid.bucket(column, row))
+                .collect();
+            assert_eq!(buckets.len(), cells);
+        }
+    }
+
+    /// A hashed grid spreads consecutive rows over the buckets (Fibonacci hashing), near
+    /// the origin and far from it: the cells around a point do not pile into one bucket.
+    #[test]
+    fn a_hashed_grid_spreads_consecutive_rows() {
+        let candidates = with_outlier(Point::new(1e12, 1e12));
+        let grid = Grid::new(&candidates, 10.0);
+        assert!(
+            matches!(grid.rows, RowOffsets::Hashed { bits } if 1 << bits == grid.mask + 1),
+            "{:?}",
+            grid.rows
+        );
+        for first in [-3, 0, 7, 99_999_999_990] {
+            let offsets: std::collections::HashSet<u64> = (first..first + 16)
+                .map(|row| grid.rows.of(row) & grid.mask)
+                .collect();
+            assert_eq!(offsets.len(), 16, "rows from {first}");
+        }
+    }
+
+    /// A hashed grid's row tables, against a count made here: per row slot (the row
+    /// modulo the number of slots), the first and last column holding a center; per
+    /// slot, a bit set where a row within reach holds one.
+    #[test]
+    fn a_hashed_grids_row_tables_hold_what_its_rows_hold() {
+        let candidates = with_outlier(Point::new(3e6, -2e6));
+        for cells_per_max_dist in 1..=3 {
+            let layout = GridLayout {
+                cells_per_max_dist,
+                ..GridLayout::DEFAULT
+            };
+            let grid = Grid::with_layout(&candidates, 10.0, layout);
+            assert!(matches!(grid.rows, RowOffsets::Hashed { .. }));
+            let slots = grid.row_columns.len();
+            assert_eq!(slots, 512);
+            let slot_of = |row: i64| row.rem_euclid(slots as i64) as usize;
+            let mut want = vec![(i64::MAX, i64::MIN); slots];
+            for &center in candidates.centers() {
+                let (column, row) = grid.cell_coordinates(center);
+                let (first, last) = want[slot_of(row)];
+                want[slot_of(row)] = (first.min(column), last.max(column));
+            }
+            assert_eq!(grid.row_columns, want, "{layout:?}");
+            let reach = i64::from(cells_per_max_dist);
+            let in_reach = |slot: i64| {
+                (slot - reach..=slot + reach).any(|row| want[slot_of(row)].0 != i64::MAX)
+            };
+            let bits: Vec<u64> = (0..slots as i64 / 64)
+                .map(|word| {
+                    (0..64)
+                        .filter(|bit| in_reach(word * 64 + bit))
+                        .map(|bit| 1u64 << bit)
+                        .sum()
+                })
+                .collect();
+            assert_eq!(grid.rows_in_reach, bits, "{layout:?}");
+        }
+    }
+
+    /// The cell width `cell_width`'s comment promises: `(max_dist + slack) / c` with
+    /// `slack = max(2^-16 max_dist, 2^-48 span)` and `span = extent + 2 max_dist`, in
+    /// both regimes; infinite below `SMALLEST_MAX_DIST` (its edge included in the
+    /// finite side) and for NaN or non-positive `max_dist`.
+    #[test]
+    fn cells_are_max_dist_wide_plus_the_promised_slack() {
+        for (max_dist, extent) in [
+            (10.0, 0.0),
+            (10.0, 100.0),
+            (10.0, 1e15),
+            (1e-6, 1.0),
+            (1e-12, 0.0),
+            (1e-12, 1.0),
+            (3.0, 2f64.powi(40) * 3.0),
+            (Grid::SMALLEST_MAX_DIST, 0.0),
+        ] {
+            for c in 1..=3 {
+                let span = extent + 2.0 * max_dist;
+                let slack = (max_dist / 2f64.powi(16)).max(span / 2f64.powi(48));
+                assert_eq!(
+                    Grid::cell_width(max_dist, extent, c),
+                    (max_dist + slack) / f64::from(c),
+                    "{max_dist:e} {extent:e} {c}"
+                );
+            }
+        }
+        let below_smallest = f64::from_bits(Grid::SMALLEST_MAX_DIST.to_bits() - 1);
+        for max_dist in [below_smallest, 1e-300, 0.0, -1.0, f64::NAN] {
+            assert_eq!(
+                Grid::cell_width(max_dist, 1.0, 1),
+                f64::INFINITY,
+                "{max_dist:e}"
+            );
+        }
+        // A grid measures the extent of its centers on the wider axis (here far beyond
+        // 2^32 max_dist, where the extent sets the slack).
+        let (polygons, _) = workload();
+        let top_right = polygons
+            .iter()
+            .fold(Point::new(f64::MIN, f64::MIN), |hi, p| {
+                Point::new(hi.x.max(p.center().x), hi.y.max(p.center().y))
+            });
+        for (outlier, extent) in [
+            (Point::new(-3e12, 5e7), top_right.x + 3e12),
+            (Point::new(5e7, -3e12), top_right.y + 3e12),
+        ] {
+            let grid = Grid::new(&with_outlier(outlier), 10.0);
+            assert_eq!(grid.cell, Grid::cell_width(10.0, extent, 1), "{outlier:?}");
+        }
+    }
+
+    #[test]
+    fn a_layout_of_zeros_counts_as_ones() {
+        let (polygons, points) = workload();
+        let candidates = Candidates::from_polygons(&polygons);
+        let ones = GridLayout {
+            cells_per_max_dist: 1,
+            buckets_per_candidate: 1,
+            early_exit: true,
+        };
+        let zeros = GridLayout {
+            cells_per_max_dist: 0,
+            buckets_per_candidate: 0,
+            ..ones
+        };
+        let grid = Grid::with_layout(&candidates, 3.0, zeros);
+        assert_eq!(grid.layout, ones);
+        let want: Vec<_> = points
+            .iter()
+            .map(|&p| expected(&polygons, p, 3.0))
+            .collect();
+        assert_eq!(grid.best_matches(&points), want);
+    }
+
+    /// Enough points for `best_matches` to hand them to the threads.
+    #[test]
+    fn many_points_are_matched_on_the_threads_as_one_by_one() {
+        let (polygons, _) = workload();
+        let candidates = Candidates::from_polygons(&polygons);
+        let points: Vec<Point> = (0..2 * Grid::MIN_POINTS_FOR_THREADS)
+            .map(|i| Point::new((i % 97) as f64 * 1.3 - 10.0, (i % 89) as f64 * 1.4 - 10.0))
+            .collect();
+        let grid = Grid::new(&candidates, 10.0);
+        let want: Vec<_> = points
+            .iter()
+            .map(|&p| expected(&polygons, p, 10.0))
+            .collect();
+        assert_eq!(grid.best_matches(&points), want);
+    }
+
+    /// One pool per process (a forked child builds its own): not one per call.
+    #[test]
+    fn the_thread_pool_is_built_once() {
+        let first = thread_pool().expect("a thread pool");
+        let second = thread_pool().expect("a thread pool");
+        assert!(Arc::ptr_eq(&first, &second));
+    }
+
+    #[test]
+    fn candidates_and_grids_give_back_their_parts() {
+        let centers = vec![
+            Point::new(1.0, 2.0),
+            Point::new(-3.0, 4.5),
+            Point::new(0.25, -8.0),
+        ];
+        let areas = vec![0.5, 7.0, 2.0];
+        let candidates = Candidates::from_parts(centers.clone(), areas.clone()).unwrap();
+        assert_eq!(
+            (candidates.centers(), candidates.areas()),
+            (&centers[..], &areas[..])
+        );
+        assert_eq!((candidates.len(), candidates.is_empty()), (3, false));
+        let grid = Grid::new(&candidates, 1.0);
+        assert_eq!((grid.len(), grid.is_empty()), (3, false));
+        let nothing = Candidates::from_parts(Vec::new(), Vec::new()).unwrap();
+        assert_eq!((nothing.len(), nothing.is_empty()), (0, true));
+        let grid = Grid::new(&nothing, 1.0);
+        assert_eq!((grid.len(), grid.is_empty()), (0, true));
+        assert_eq!(grid.best_matches(&[Point::new(0.0, 0.0)]), [None]);
     }
 
     #[test]
@@ -875,6 +1179,26 @@ mod tests {
     fn the_grid_can_be_shared_between_threads() {
         fn shared<T: Send + Sync>() {}
         shared::<Grid>();
+    }
+
+    #[test]
+    fn error_messages_name_the_argument() {
+        let mismatch = MatchError::LengthMismatch {
+            centers: 3,
+            areas: 2,
+        };
+        assert_eq!(
+            mismatch.to_string(),
+            "centers and areas must describe the same polygons, got 3 centers and 2 areas"
+        );
+        let non_finite = MatchError::NonFinite {
+            what: "areas",
+            index: 4,
+        };
+        assert_eq!(
+            non_finite.to_string(),
+            "areas[4] is not finite (NaN or infinity)"
+        );
     }
 
     #[test]
