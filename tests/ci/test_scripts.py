@@ -168,3 +168,15 @@ def test_dependabot_updates_the_pins():
     config = yaml.safe_load((REPO / ".github/dependabot.yml").read_text())
     pip = [u for u in config["updates"] if u["package-ecosystem"] == "pip"]
     assert any("/.ci" in u.get("directories", [u.get("directory")]) for u in pip)
+
+
+def test_each_equivalent_mutant_is_excluded_with_its_reason():
+    """.cargo/mutants.toml: the core only, and a comment saying why before each exclusion,
+    which names a line and column (so `.ci/mutants` notices when the code moves)."""
+    lines = (REPO / ".cargo/mutants.toml").read_text().splitlines()
+    assert 'examine_globs = ["rust_crate/src/geometry.rs", "rust_crate/src/matching.rs"]' in lines
+    rules = [i for i, line in enumerate(lines) if line.startswith("    '")]
+    assert rules
+    for index in rules:
+        assert lines[index - 1].strip().startswith("#"), lines[index]
+        assert re.match(r"^    'matching\\\.rs:\d+:(\d+|\(\d+(\|\d+)*\)): replace ", lines[index])

@@ -149,8 +149,13 @@ def test_crates_io_tools_are_cached_outside_target(job):
     """rust-cache empties target/ of what cargo does not rebuild, tools included."""
     (cache,) = [s for s in JOBS[job]["steps"] if s.get("uses", "").startswith("actions/cache@")]
     assert cache["with"]["path"] == ".tools"
-    assert "Cargo.lock" in cache["with"]["key"]
-    assert "ladder_bench/tools.py" in cache["with"]["key"]
+    key = cache["with"]["key"]
+    assert "Cargo.lock" in key
+    assert "ladder_bench/tools.py" in key
+    assert ".ci/tools" in key
+    assert ".ci/mutants" in key
+    # Each job installs other tools: one shared key would keep only the first job's.
+    assert "${{ github.job }}" in key
 
 
 def test_msrv_job_uses_the_declared_version():
