@@ -716,16 +716,25 @@ mod tests {
         best
     }
 
+    /// `expected` for each point.
+    fn expected_for_each(
+        polygons: &[Polygon],
+        points: &[Point],
+        max_dist: f64,
+    ) -> Vec<Option<usize>> {
+        points
+            .iter()
+            .map(|&p| expected(polygons, p, max_dist))
+            .collect()
+    }
+
     #[test]
     fn brute_force_and_grid_follow_v1s_rule() {
         let (polygons, points) = workload();
         let candidates = Candidates::from_polygons(&polygons);
         for max_dist in [0.0, 0.5, 3.0, 10.0, 50.0, 1e300] {
             let grid = Grid::new(&candidates, max_dist);
-            let want: Vec<_> = points
-                .iter()
-                .map(|&p| expected(&polygons, p, max_dist))
-                .collect();
+            let want = expected_for_each(&polygons, &points, max_dist);
             let brute: Vec<_> = points
                 .iter()
                 .map(|&p| candidates.best_match(p, max_dist))
@@ -857,10 +866,7 @@ mod tests {
         let (polygons, points) = workload();
         let candidates = Candidates::from_polygons(&polygons);
         for max_dist in [0.5, 3.0, 10.0, 50.0] {
-            let want: Vec<_> = points
-                .iter()
-                .map(|&p| expected(&polygons, p, max_dist))
-                .collect();
+            let want = expected_for_each(&polygons, &points, max_dist);
             for layout in every_layout() {
                 let grid = Grid::with_layout(&candidates, max_dist, layout);
                 assert_eq!(grid.best_matches(&points), want, "{max_dist} {layout:?}");
@@ -1103,10 +1109,7 @@ mod tests {
         };
         let grid = Grid::with_layout(&candidates, 3.0, zeros);
         assert_eq!(grid.layout, ones);
-        let want: Vec<_> = points
-            .iter()
-            .map(|&p| expected(&polygons, p, 3.0))
-            .collect();
+        let want = expected_for_each(&polygons, &points, 3.0);
         assert_eq!(grid.best_matches(&points), want);
     }
 
@@ -1119,10 +1122,7 @@ mod tests {
             .map(|i| Point::new((i % 97) as f64 * 1.3 - 10.0, (i % 89) as f64 * 1.4 - 10.0))
             .collect();
         let grid = Grid::new(&candidates, 10.0);
-        let want: Vec<_> = points
-            .iter()
-            .map(|&p| expected(&polygons, p, 10.0))
-            .collect();
+        let want = expected_for_each(&polygons, &points, 10.0);
         assert_eq!(grid.best_matches(&points), want);
     }
 
