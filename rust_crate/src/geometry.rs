@@ -460,8 +460,8 @@ mod tests {
             [Polygon::new(vec![-1.0, 1.0, 1.0, -1.0], vec![-1.0, -1.0, 1.0, 1.0]).unwrap()];
         assert_eq!(origin[0].center(), Point::new(0.0, 0.0));
         for max_dist in [5e-324, 1e-200, 1e-160, 1e-150, 1.0, 1e150, 1e200, f64::MAX] {
-            let inside = f64::from_bits(max_dist.to_bits() - 1);
-            let outside = f64::from_bits(max_dist.to_bits() + 1);
+            let inside = max_dist.next_down();
+            let outside = max_dist.next_up();
             for (point, close) in [
                 (Point::new(0.0, 0.0), true),
                 (Point::new(inside, 0.0), true),

@@ -892,8 +892,6 @@ mod tests {
         // Center (0, 0) wherever the points are.
         let polygons = [square(-1.0, -1.0, 2.0)];
         let candidates = Candidates::from_polygons(&polygons);
-        let up = |v: f64| f64::from_bits(v.to_bits() + 1);
-        let down = |v: f64| f64::from_bits(v.to_bits() - 1);
         for exponent in [
             -1070, -1000, -600, -300, -160, -150, -60, -1, 0, 1, 60, 150, 160, 300, 600, 1000, 1020,
         ] {
@@ -908,17 +906,17 @@ mod tests {
             ] {
                 // max_dist a float below the distance, the distance, a float above.
                 cases.extend([
-                    (point, down(five), false),
+                    (point, five.next_down(), false),
                     (point, five, false),
-                    (point, up(five), true),
+                    (point, five.next_up(), true),
                 ]);
             }
             // The point a float inside or outside, max_dist the exact distance.
             cases.extend([
-                (Point::new(down(five), 0.0), five, true),
-                (Point::new(up(five), 0.0), five, false),
-                (Point::new(0.0, -down(five)), five, true),
-                (Point::new(0.0, -up(five)), five, false),
+                (Point::new(five.next_down(), 0.0), five, true),
+                (Point::new(five.next_up(), 0.0), five, false),
+                (Point::new(0.0, -five.next_down()), five, true),
+                (Point::new(0.0, -five.next_up()), five, false),
             ]);
             for (point, max_dist, close) in cases {
                 let want = close.then_some(0);
@@ -1068,7 +1066,7 @@ mod tests {
                 );
             }
         }
-        let below_smallest = f64::from_bits(Grid::SMALLEST_MAX_DIST.to_bits() - 1);
+        let below_smallest = Grid::SMALLEST_MAX_DIST.next_down();
         for max_dist in [below_smallest, 1e-300, 0.0, -1.0, f64::NAN] {
             assert_eq!(
                 Grid::cell_width(max_dist, 1.0, 1),

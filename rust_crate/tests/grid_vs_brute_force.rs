@@ -50,27 +50,9 @@ fn cases() -> u32 {
 // Floats
 // ---------------------------------------------------------------------------
 
-/// The next float up (towards +infinity); written out because `f64::next_up` is
-/// newer than the crate's rust-version.
-fn next_up(x: f64) -> f64 {
-    if x.is_nan() || x == f64::INFINITY {
-        x
-    } else if x == 0.0 {
-        f64::from_bits(1)
-    } else if x > 0.0 {
-        f64::from_bits(x.to_bits() + 1)
-    } else {
-        f64::from_bits(x.to_bits() - 1)
-    }
-}
-
-fn next_down(x: f64) -> f64 {
-    -next_up(-x)
-}
-
 /// `x` moved by `ulps` floats (up when positive, down when negative).
 fn nudge(x: f64, ulps: i8) -> f64 {
-    (0..ulps.unsigned_abs()).fold(x, |x, _| if ulps > 0 { next_up(x) } else { next_down(x) })
+    (0..ulps.unsigned_abs()).fold(x, |x, _| if ulps > 0 { x.next_up() } else { x.next_down() })
 }
 
 /// A small number of ulps, mostly none.
