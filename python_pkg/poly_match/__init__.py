@@ -13,7 +13,7 @@ array API (``poly_match.arrays``): ``Index``, ``match_points`` and ``match_dask`
 needs the ``dask`` extra and imports dask only when called.
 
 The measurement tooling is not part of this package: it lives beside it, in the
-repository's ``python_pkg/ladder_bench``, and declares these rungs in ``pyproject.toml``.
+repository's ``ladder-bench``, and declares these rungs in ``pyproject.toml``.
 """
 
 import importlib

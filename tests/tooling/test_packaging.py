@@ -36,7 +36,7 @@ def test_the_installed_wheel_holds_the_library_alone():
     modules = library_modules(str(f) for f in files)
     assert modules, "the installed wheel lists no poly_match modules"
     assert not modules & (TOOLING - {"__init__"}), f"tooling in the wheel: {modules & TOOLING}"
-    assert not [f for f in files if "ladder_bench" in str(f) or "benchmarks" in str(f)]
+    assert not [f for f in files if "ladder_bench" in str(f) or "ladder_hooks" in str(f)]
     assert all(m.startswith("v") or m in LIBRARY_FILES for m in modules), sorted(modules)
 
 
@@ -50,7 +50,7 @@ def test_the_sdist_holds_the_library_and_no_tooling(tmp_path):
     modules = library_modules(names)
     assert {"v1", "v7_grid_parallel", "arrays"} <= modules
     assert not modules & (TOOLING - {"__init__"}), sorted(modules & TOOLING)
-    assert not [n for n in names if "ladder_bench" in n or "/benchmarks/" in n], names
+    assert not [n for n in names if "ladder_bench" in n or "/ladder_hooks/" in n], names
 
 
 def test_dask_is_an_optional_extra_not_a_dependency():

@@ -14,8 +14,8 @@ from ladder_bench import config
 
 v1 = poly_match.VERSIONS["v1"]
 LADDER = config.load(ROOT / "pyproject.toml")
-count_agreement = config.resolve("benchmarks/ladder.py:count_agreement", ROOT)
-pairs_to_indices = config.resolve("benchmarks/ladder.py:pairs_to_indices", ROOT)
+count_agreement = config.resolve("ladder_hooks/ladder.py:count_agreement", ROOT)
+pairs_to_indices = config.resolve("ladder_hooks/ladder.py:pairs_to_indices", ROOT)
 
 
 @pytest.fixture(params=[peer.name for peer in LADDER.peers])

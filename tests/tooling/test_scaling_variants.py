@@ -1,6 +1,6 @@
 """What the sweep reads beyond sizes and rungs: ``work-keys`` and variant sizes,
 ``sweep-rungs`` with their own ``sizes``, and ``extra`` hooks; and this project's dask
-row (benchmarks/dask_glue.py) against the oracle."""
+row (ladder_hooks/dask_glue.py) against the oracle."""
 
 import sys
 import textwrap

@@ -26,7 +26,7 @@ CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
 def _load_ladder():
-    """benchmarks/ladder.py, the sweep's workload, from beside this file: the tooling loads
+    """ladder_hooks/ladder.py, the sweep's workload, from beside this file: the tooling loads
     glue by path, so the ``benchmarks`` package need not be importable."""
     spec = importlib.util.spec_from_file_location(
         "poly_match_benchmarks_ladder", Path(__file__).with_name("ladder.py")

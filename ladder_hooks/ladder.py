@@ -2,7 +2,7 @@
 ``[tool.ladder-bench]``): the array-form workload, answers in one comparable form, and
 the rule for when two answers agree. Uses only the library's public names.
 
-The tooling itself (``python_pkg/ladder_bench``) knows nothing of polygons.
+The tooling itself (``ladder-bench``) knows nothing of polygons.
 """
 
 import math
