@@ -173,7 +173,7 @@ def flamegraph_table(summaries: dict) -> str:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = cli.ArgumentParser(prog="ladder-compare", description=__doc__)
+    parser = cli.ArgumentParser(prog="ladder-bench compare", description=__doc__)
     parser.add_argument("base", help="the commit to compare against (any git revision)")
     parser.add_argument("head", nargs="?", help="the commit to check (default: the working tree)")
     parser.add_argument("--rungs", help="comma-separated (default: every rung both sides have)")

@@ -107,7 +107,7 @@ def write(out: Path, results: list[dict]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.ArgumentParser(prog="ladder-criterion", description=__doc__)
+    parser = cli.ArgumentParser(prog="ladder-bench criterion", description=__doc__)
     parser.add_argument("--run", action="store_true", help="run cargo bench first")
     parser.add_argument("--quick", action="store_true", help="with --run: the short CI form")
     parser.add_argument("--workspace", type=Path, default=Path(), help="the cargo workspace")

@@ -119,7 +119,7 @@ def section(out: Path, revisions: str, machine: str | None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.ArgumentParser(prog="ladder-history", description=__doc__)
+    parser = cli.ArgumentParser(prog="ladder-bench history", description=__doc__)
     parser.add_argument("range", help="the commits to measure, e.g. 3c34493^..5767a97 or HEAD^!")
     parser.add_argument(
         "--machine", help="the name results are filed under (default: asv's, the host name)"

@@ -228,7 +228,7 @@ def _valgrind_version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.ArgumentParser(prog="ladder-instructions", description=__doc__)
+    parser = cli.ArgumentParser(prog="ladder-bench instructions", description=__doc__)
     parser.add_argument("--rungs", help="comma-separated (default: every declared rung)")
     parser.add_argument(
         "--calls",

@@ -11,7 +11,7 @@ from .units import duration
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.ArgumentParser(prog="ladder-measure", description=__doc__)
+    parser = cli.ArgumentParser(prog="ladder-bench measure", description=__doc__)
     parser.add_argument("rung", help="a rung declared in the configuration")
     parser.add_argument(
         "--iterations", type=cli.positive_int, default=10, help="calls to time (default 10)"

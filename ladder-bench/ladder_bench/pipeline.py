@@ -53,7 +53,7 @@ class Mode:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = cli.ArgumentParser(prog="ladder-bench", description=__doc__)
+    parser = cli.ArgumentParser(prog="ladder-bench bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds, shorter profiles")
     parser.add_argument("--rungs", help="comma-separated (default: every declared rung)")
     parser.add_argument("--out", type=Path, default=Path("profiles"), help="output folder")

@@ -157,7 +157,7 @@ def parse_sizes(text: str) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.ArgumentParser(prog="ladder-scale", description=__doc__)
+    parser = cli.ArgumentParser(prog="ladder-bench scale", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the first sizes, 1 s budget")
     parser.add_argument("--sizes", type=parse_sizes, help="n_polygons=1000,n_points=100;... "
                         "(default: scaling-sizes in the configuration)")  # fmt: skip

@@ -270,7 +270,7 @@ def add_regression_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.ArgumentParser(prog="ladder-timings", description=__doc__)
+    parser = cli.ArgumentParser(prog="ladder-bench timings", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     compare_parser = commands.add_parser("compare", help="compare two timings.json files")
     compare_parser.add_argument("old", type=Path)
