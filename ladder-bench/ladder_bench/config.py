@@ -24,9 +24,15 @@ file that declares it)::
 ``[[tool.ladder-bench.peers]]`` has the same fields: other libraries the scaling sweep
 measures beside the rungs; ``sweep-rungs`` too: this project's own approaches that only
 the sweep measures. The other keys are documented in ``docs/pipeline.md``.
+
+``load`` refuses what it cannot use, in one line naming the key and the fix: a key it does
+not know (with the nearest known one), a missing or mistyped value, a baseline or
+reference that names no rung. Whether the hooks import and run is checked in a child
+process before anything is measured (``ladder_bench.preflight``).
 """
 
 import argparse
+import difflib
 import importlib
 import importlib.util
 import sys
@@ -135,34 +141,58 @@ class Config:
         return tuple(args)
 
 
+# Every key [tool.ladder-bench] knows, and what its value must be: anything else is refused
+# (a misspelt key would otherwise be ignored, and its default measured in silence).
+TOP_LEVEL_KEYS = {
+    "baseline": "a rung's name",
+    "reference": "a rung's or peer's name",
+    "distribution": "the name the measured package is installed under",
+    "agreement": "a hook, 'module:attribute' or 'file.py:attribute'",
+    "default-size": "a size",
+    "quick-size": "a size",
+    "scaling-sizes": "a list of sizes",
+    "quick-scaling-sizes": "a whole number, at least 1",
+    "work-keys": "a list of a size's keys",
+    "criterion-package": "a cargo package's name",
+    "instruction-gate": "a table",
+    "rungs": "a list of rungs",
+    "peers": "a list of rungs",
+    "sweep-rungs": "a list of rungs",
+}
+RUNG_KEYS = ("name", "call", "workload", "description", "answer", "extra", "sizes")
+REQUIRED_RUNG_KEYS = {  # and an example of each, for the message that asks for it
+    "name": '"v2"',
+    "call": '"module:function"',
+    "workload": '"module:factory"',
+}
+HOOK_KEYS = ("call", "workload", "answer", "extra")
+GATE_KEYS = ("threshold-percent", "rungs")
+# What each list holds, as its entries are named in messages.
+KINDS = {"rungs": "rung", "peers": "peer", "sweep-rungs": "sweep-rung"}
+SIZE_EXAMPLE = "{ n = 1000 }"
+
+
 def load(path: Path) -> Config:
-    """The ``[tool.ladder-bench]`` table of ``path`` (a pyproject.toml)."""
+    """The ``[tool.ladder-bench]`` table of ``path`` (a pyproject.toml), every key checked:
+    a key it does not know, a missing or mistyped value, a rung named twice, a baseline
+    or reference that names no rung are a ``ConfigError`` naming the key and the fix."""
     path = Path(path).resolve()
     try:
         table = tomllib.loads(path.read_text())["tool"][SECTION]
-    except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{path}: no [tool.{SECTION}] table ({error})") from None
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{shown_path(path)}: no [tool.{SECTION}] table ({error})") from None
+    _check_table(table, path)
     root = path.parent
 
-    def rungs(key: str, kind: str) -> list[Rung]:
-        entries = table.get(key, [])
-        for entry in entries:
-            missing = {"name", "call", "workload"} - set(entry)
-            unknown = set(entry) - {"name", "call", "workload", "description", "answer", "extra",
-                                    "sizes"}  # fmt: skip
-            if missing or unknown:
-                raise ConfigError(
-                    f"{path}: {key} entry {entry.get('name', '?')!r}: "
-                    + (f"lacks {sorted(missing)}" if missing else f"unknown keys {sorted(unknown)}")
-                )
-        return [Rung(root=root, kind=kind, **entry) for entry in entries]
+    def rungs(key: str) -> list[Rung]:
+        return [Rung(root=root, kind=KINDS[key], **entry) for entry in table.get(key, [])]
 
     gate = table.get("instruction-gate", {})
     config = Config(
         path=path,
-        rungs=rungs("rungs", "rung"),
-        peers=rungs("peers", "peer"),
-        sweep_rungs=rungs("sweep-rungs", "sweep-rung"),
+        rungs=rungs("rungs"),
+        peers=rungs("peers"),
+        sweep_rungs=rungs("sweep-rungs"),
         baseline=table.get("baseline"),
         reference=table.get("reference"),
         distribution=table.get("distribution"),
@@ -176,9 +206,197 @@ def load(path: Path) -> Config:
         gate_threshold_percent=float(gate.get("threshold-percent", 1.0)),
         gate_rungs={name: float(p) for name, p in gate.get("rungs", {}).items()},
     )
-    if not config.rungs:
-        raise ConfigError(f"{path}: [tool.{SECTION}] declares no rungs")
+    _check_names(config)
     return config
+
+
+def require_baseline(config: Config) -> None:
+    """A command that shows speedups needs the rung they are relative to."""
+    if config.baseline is None:
+        raise ConfigError(
+            f"[tool.{SECTION}] has no baseline, the rung every speedup is relative to; add "
+            f'baseline = "{config.names[0]}" (or another of: {", ".join(config.names)}) '
+            f"to {shown_path(config.path)}"
+        )
+
+
+def _check_table(table: dict, path: Path) -> None:
+    """The keys and the types of their values; the names are checked once loaded."""
+    where = f"[tool.{SECTION}]"
+    fix = f"in {shown_path(path)}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} is not a table; fix it {fix}")
+    _refuse_unknown(table, TOP_LEVEL_KEYS, where, path)
+    for key in ("baseline", "reference", "distribution", "criterion-package"):
+        if key in table and not (isinstance(table[key], str) and table[key]):
+            wanted = TOP_LEVEL_KEYS[key]
+            raise ConfigError(
+                f"{where} {key} = {table[key]!r}: not {wanted} (a string); fix it {fix}"
+            )
+    if "agreement" in table:
+        _check_spec(table["agreement"], where, "agreement", path)
+    for key in ("default-size", "quick-size"):
+        if key in table:
+            _check_size(table[key], f"{where} {key}", path)
+    if "scaling-sizes" in table:
+        _check_sizes(table["scaling-sizes"], f"{where} scaling-sizes", path)
+    count = table.get("quick-scaling-sizes", 1)
+    if not _is_int(count) or count < 1:
+        raise ConfigError(
+            f"{where} quick-scaling-sizes = {count!r}: not a whole number of at least 1; "
+            f"fix it {fix}"
+        )
+    work_keys = table.get("work-keys", [])
+    if not isinstance(work_keys, list) or not all(isinstance(k, str) for k in work_keys):
+        raise ConfigError(
+            f"{where} work-keys = {work_keys!r}: not a list of a size's keys, e.g. "
+            f'["n"]; fix it {fix}'
+        )
+    if not table.get("rungs"):
+        raise ConfigError(
+            f"{where} declares no rungs; add rungs = [{{ name = ..., call = ..., workload = "
+            f"... }}, ...] {fix}"
+        )
+    for key, kind in KINDS.items():
+        entries = table.get(key, [])
+        if not isinstance(entries, list):
+            raise ConfigError(
+                f"{where} {key}: not {TOP_LEVEL_KEYS[key]} (an array of tables); fix it {fix}"
+            )
+        for number, entry in enumerate(entries, 1):
+            _check_rung(entry, kind, key, number, path)
+    gate = table.get("instruction-gate", {})
+    gate_where = f"[tool.{SECTION}.instruction-gate]"
+    if not isinstance(gate, dict):
+        raise ConfigError(f"{where} instruction-gate: not a table; fix it {fix}")
+    _refuse_unknown(gate, GATE_KEYS, gate_where, path)
+    if "threshold-percent" in gate and not _is_number(gate["threshold-percent"]):
+        raise ConfigError(
+            f"{gate_where} threshold-percent = {gate['threshold-percent']!r}: "
+            f"not a number of percent; fix it {fix}"
+        )
+    per_rung = gate.get("rungs", {})
+    if not isinstance(per_rung, dict) or not all(map(_is_number, per_rung.values())):
+        raise ConfigError(
+            f"{gate_where} rungs = {per_rung!r}: not a table of a rung's name "
+            f"= a number of percent; fix it {fix}"
+        )
+
+
+def _check_rung(entry, kind: str, key: str, number: int, path: Path) -> None:
+    fix = f"in {shown_path(path)}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"[tool.{SECTION}] {key} entry {number} is not a table; fix it {fix}")
+    name = entry.get("name")
+    where = f"{kind} {name!r}" if isinstance(name, str) else f"{key} entry {number}"
+    _refuse_unknown(entry, RUNG_KEYS, where, path)
+    for required in REQUIRED_RUNG_KEYS:
+        if required not in entry:
+            example = REQUIRED_RUNG_KEYS[required]
+            raise ConfigError(
+                f"{where}: no {required!r} key; add {required} = {example} to it {fix}"
+            )
+    for text_key in ("name", "description"):
+        if text_key in entry and not isinstance(entry[text_key], str):
+            raise ConfigError(
+                f"{where} {text_key} = {entry[text_key]!r}: not a string; fix it {fix}"
+            )
+    if not entry["name"]:
+        raise ConfigError(f"{key} entry {number}: an empty name; give it one {fix}")
+    for hook in HOOK_KEYS:
+        if hook in entry:
+            _check_spec(entry[hook], where, hook, path)
+    if "sizes" in entry:
+        _check_sizes(entry["sizes"], f"{where} sizes", path)
+
+
+def _check_names(config: Config) -> None:
+    """Each name declared once; baseline, reference and the gate's rungs declared."""
+    fix = f"in {shown_path(config.path)}"
+    seen = set()
+    for rung in config.sweep_approaches:
+        if rung.name in seen:
+            raise ConfigError(
+                f"{rung.kind} {rung.name!r} is declared twice; give each its own name {fix}"
+            )
+        seen.add(rung.name)
+    rungs = ", ".join(config.names)
+    if config.baseline is not None and config.baseline not in config.names:
+        raise ConfigError(
+            f"[tool.{SECTION}] baseline = {config.baseline!r} is not a declared rung"
+            f"{_near(config.baseline, config.names)} (the rungs: {rungs}); set baseline to one "
+            f"of them {fix}"
+        )
+    everything = [rung.name for rung in config.sweep_approaches]
+    if config.reference is not None and config.reference not in everything:
+        raise ConfigError(
+            f"[tool.{SECTION}] reference = {config.reference!r} is not a declared rung or "
+            f"peer{_near(config.reference, everything)} (declared: {', '.join(everything)}); "
+            f"set reference to one of them {fix}"
+        )
+    for name in config.gate_rungs:
+        if name not in config.names:
+            raise ConfigError(
+                f"[tool.{SECTION}.instruction-gate.rungs] {name!r} is not a declared rung"
+                f"{_near(name, config.names)} (the rungs: {rungs}); fix it {fix}"
+            )
+
+
+def _refuse_unknown(table: dict, known, where: str, path: Path) -> None:
+    for key in table:
+        if key not in known:
+            near = _near(key, known) or f" (the keys: {', '.join(known)})"
+            raise ConfigError(
+                f"{where}: unknown key {key!r}{near}; rename or remove it in {shown_path(path)}"
+            )
+
+
+def _near(word: str, known) -> str:
+    close = difflib.get_close_matches(str(word), list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_spec(value, where: str, key: str, path: Path) -> None:
+    module, colon, attribute = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if not (colon and module and attribute):
+        raise ConfigError(
+            f"{where}: {key} = {value!r} is not 'module:attribute' or 'path/file.py:attribute'; "
+            f"fix the `{key}` key in {shown_path(path)}"
+        )
+
+
+def _check_size(value, where: str, path: Path) -> None:
+    if not isinstance(value, dict) or not all(map(_is_int, value.values())):
+        raise ConfigError(
+            f"{where} = {value!r}: a size is a table of integers (the workload factory's "
+            f"keyword arguments), e.g. {SIZE_EXAMPLE}; fix it in {shown_path(path)}"
+        )
+
+
+def _check_sizes(value, where: str, path: Path) -> None:
+    if not isinstance(value, list):
+        raise ConfigError(
+            f"{where} = {value!r}: not a list of sizes, e.g. [{SIZE_EXAMPLE}]; "
+            f"fix it in {shown_path(path)}"
+        )
+    for size in value:
+        _check_size(size, where, path)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as a message shows it: relative to the current folder when inside it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def resolve(spec: str, root: Path):
@@ -204,7 +422,11 @@ def _load_module(spec: str, root: Path):
             raise ModuleNotFoundError(f"no file {path}")
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[key] = module
-        loader_spec.loader.exec_module(module)
+        try:
+            loader_spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[key]  # half-run: the next look-up must fail the same way
+            raise
     return sys.modules[key]
 
 
@@ -216,13 +438,14 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def from_options(parser: argparse.ArgumentParser, args, names: str | None, peers: bool = False):
     """The ladder of ``args.config`` and the rungs ``names`` selects (see ``select``);
-    resolves ``args.workspace``. A configuration error is the parser's error."""
+    resolves ``args.workspace``. A configuration error ends the command: one line, which
+    names the key and the fix, and exit status 2."""
     args.workspace = args.workspace.resolve()
     try:
         ladder = load(args.config or args.workspace / "pyproject.toml")
         return ladder, ladder.select(names, peers=peers)
     except ConfigError as error:
-        parser.error(str(error))
+        parser.exit(2, f"{parser.prog}: {error}\n")
 
 
 def parse_size(text: str) -> dict:

@@ -38,9 +38,9 @@ def test_a_pyproject_without_the_table_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ('{ name = "a", call = "m:f" }', r"entry 'a': lacks \['workload'\]"),
+        ('{ name = "a", call = "m:f" }', r"rung 'a': no 'workload' key; add workload = "),
         ('{ name = "a", call = "m:f", workload = "m:w", wokrload = "x" }',
-         r"entry 'a': unknown keys \['wokrload'\]"),
+         r"rung 'a': unknown key 'wokrload' \(did you mean 'workload'\?\); rename or remove it"),
     ],
 )  # fmt: skip
 def test_a_wrong_rung_entry_is_named(tmp_path, entry, message):
