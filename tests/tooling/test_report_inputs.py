@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import ROOT
-from ladder_bench import cli, timings
+from ladder_bench import cli, report, timings
 
 PIPELINE = [sys.executable, "-m", "ladder_bench.pipeline", "--workspace", str(ROOT)]
 COMPARE = [sys.executable, "-m", "ladder_bench.compare", "--workspace", str(ROOT)]
@@ -163,3 +163,32 @@ def test_the_index_has_a_table_of_contents(smoke_profiles):
     headings = re.findall(r'<h[23] id="([^"]+)"', page)
     assert sorted(linked) == sorted(headings)
     assert "flamegraphs" in linked
+
+
+def test_sections_of_an_earlier_run_say_so_and_the_header_names_the_newest(tmp_path):
+    out = tmp_path / "profiles"
+    out.mkdir()
+    (out / "a.md").write_text("old table\n")
+    (out / "b.md").write_text("new table\n")
+    earlier = {"id": "earlier-run-id", "date": "2026-01-02T03:04:05+00:00",
+               "commit": "0123456789abcdef0123-dirty"}  # fmt: skip
+    report.publish(out, {"id": "old", "title": "Old", "order": 1, "run": earlier,
+                         "blocks": [{"markdown": "a.md"}]})  # fmt: skip
+    newest = report.begin_run(ROOT)
+    page = report.publish(
+        out, {"id": "new", "title": "New", "order": 2, "blocks": [{"markdown": "b.md"}]}
+    ).read_text()
+    saved = json.loads((out / "sections" / "new.json").read_text())
+    assert saved["run"] == newest  # publish stamps the run
+    header = re.search(r"<h1>.*?</p>", page, re.DOTALL).group()
+    assert f"Newest run: {newest['date'][:10]}" in header
+    assert newest["commit"][:12] in header
+    old = page[page.index('<h2 id="old">') : page.index('<h2 id="new">')]
+    assert (
+        '<p class="earlier-run">⚠ From an earlier run, 2026-01-02 03:04 UTC, commit '
+        "0123456789ab with uncommitted changes.</p>"
+    ) in old
+    assert "earlier run" not in page[page.index('<h2 id="new">') :]
+    contents = re.search(r'<nav id="contents">(.*?)</nav>', page, re.DOTALL).group(1)
+    assert '<a href="#old">Old</a> (an earlier run)' in contents
+    assert '<a href="#new">New</a><' in contents
