@@ -1,27 +1,34 @@
-"""asv benchmarks for every rung a ladder declares (``tox -e history``; docs/history.md).
+"""asv benchmarks for every rung a ladder declares (``ladder-bench history``; docs/history.md).
 
-A project's asv benchmark folder holds one module that calls ``benchmarks``::
+The benchmark folder ``ladder-bench history`` generates (``asv_project``) holds one
+module that calls ``benchmarks``::
 
-    globals().update(asv_suite.benchmarks(Path(__file__).parents[1] / "pyproject.toml"))
+    globals().update(asv_suite.benchmarks("/path/to/pyproject.toml"))
 
 which gives asv one class per rung, named after it (characters a Python name cannot hold,
 such as the dot of ``Index.match``, become ``_``: asv splits benchmark names on dots),
 with three benchmarks:
 
-- ``time_call``: one call on the default workload, timed by asv;
+- ``time_call``: one call on the default workload, timed by asv (each sample one call,
+  on the same workload, after a warm-up call);
 - ``track_peak_memory``: the MiB one call adds to the resident set at its peak (the
   harness's ``peak_extra_mib``, on the default workload);
 - ``track_instructions``: instructions per call under callgrind
   (``ladder_bench.instructions``), on the quick workload. Deterministic, so its history
   is flat wherever the code did not change.
 
-The rungs are read from the configuration asv runs from (the checkout), and the library
-is the commit's: an older commit is measured on today's ladder, and a rung it lacks is
-skipped (asv shows no point), not failed.
+The rungs are read from the workspace's configuration (the checkout), and the library is
+the commit's: an older commit is measured on today's ladder, and a rung it lacks is
+skipped (asv shows no point), not failed. A rung named by module (``package.module:f``)
+is the commit's build; one named by file (``hooks.py:f``) is the checkout's file.
 """
 
+import os
 import re
+import shutil
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import config, harness, instructions
@@ -32,6 +39,9 @@ harness.set_bench_environ()
 # Valgrind runs every rung two or three times from interpreter start-up; at the quick
 # size all of them take a few minutes on two cores, and never near this.
 INSTRUCTIONS_TIMEOUT_SECONDS = 1800
+# Each rung's call on its workload, made by the first setup in this process, by
+# configuration and rung.
+PREPARED: dict[tuple[Path, str], Callable[[], object]] = {}
 
 
 class RungBenchmarks:
@@ -42,23 +52,50 @@ class RungBenchmarks:
 
     def setup_cache(self) -> dict[str, float]:
         """Instructions per call of every rung this commit has, counted once per commit
-        for all of them (asv shares this cache between every class that inherits it)."""
-        rows = instructions.count(
-            sys.executable, self.ladder.path, self.ladder.names, None, self.ladder.quick_size
-        )
-        return {row["rung"]: row["instructions_per_call"] for row in rows}
+        for all of them (asv shares this cache between every class that inherits it), two
+        at a time. A rung that fails to count is left out (its track_instructions fails)
+        rather than costing the others theirs; empty without valgrind."""
+        if shutil.which("valgrind") is None:
+            return {}
+
+        def one(rung: str) -> float | None:
+            try:
+                return instructions.per_call(
+                    sys.executable, self.ladder.path, rung, None, self.ladder.quick_size
+                )["instructions_per_call"]
+            except instructions.RungMissing:
+                return None
+            except Exception as error:  # the rung's own error: its time_call shows it whole
+                reason = str(error).partition("\n")[0]
+                print(f"{rung}: instructions not counted: {reason}", file=sys.stderr)
+                return None
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            counts = dict(zip(self.ladder.names, pool.map(one, self.ladder.names), strict=True))
+        return {rung: count for rung, count in counts.items() if count is not None}
 
     setup_cache.timeout = INSTRUCTIONS_TIMEOUT_SECONDS
 
     def setup(self, _instructions: dict[str, float]) -> None:
-        try:
-            self.call, _ = harness.prepare(self.ladder, self.rung)
-        except (ImportError, AttributeError) as error:
-            # asv skips the benchmark: this commit's library has no such rung.
-            raise NotImplementedError(f"{self.rung.name}: not in this commit ({error})") from None
+        # asv re-runs setup before every timed call (asv#966): a workload built there each
+        # time would make every timed call the first on fresh data, as no user calls it.
+        # One workload per benchmark process, called once before any timing, as the
+        # harness's timings do.
+        self.answer = None  # the last call's, freed here, untimed, as the harness frees it
+        key = (self.ladder.path, self.rung.name)
+        if key not in PREPARED:
+            try:
+                call, _ = harness.prepare(self.ladder, self.rung)
+            except (ImportError, AttributeError) as error:
+                # asv skips the benchmark: this commit's library has no such rung.
+                message = f"{self.rung.name}: not in this commit ({error})"
+                raise NotImplementedError(message) from None
+            call()  # warm-up: imports, thread pools, caches
+            PREPARED[key] = call
+        self.call = PREPARED[key]
 
     def time_call(self, _instructions: dict[str, float]) -> None:
-        self.call()
+        self.answer = self.call()
 
     def track_peak_memory(self, _instructions: dict[str, float]) -> float:
         measured = harness.measure(self.ladder, self.rung, {"memory": True, "calls": 1})
@@ -67,6 +104,9 @@ class RungBenchmarks:
     track_peak_memory.unit = "MiB"
 
     def track_instructions(self, instructions_per_call: dict[str, float]) -> float:
+        if self.rung.name not in instructions_per_call:
+            message = "not counted (no valgrind, or the rung failed: see its time_call)"
+            raise RuntimeError(f"{self.rung.name}: {message}")
         return instructions_per_call[self.rung.name]
 
     track_instructions.unit = "instructions"
