@@ -1,12 +1,20 @@
-"""The asv benchmarks of every declared rung, and the offline asv site (tox -e history).
-The site in a browser is test_history_browser.py's; the ladder's history, tox -e history's."""
+"""ladder-bench history: the asv files it generates, the checks before asv starts, its
+output when asv fails, the benchmarks of every declared rung, the offline site, and the
+whole command on a project with no asv file of its own. The site in a browser is
+test_history_browser.py's; this repository's own history, tox -e history's."""
 
+import json
+import os
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from ladder_bench import asv_suite, history
+from ladder_bench import asv_project, asv_suite, history
 
 SECOND = Path(__file__).with_name("second_ladder")
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,3 +104,261 @@ def test_a_rung_whose_name_is_not_a_python_name_gets_a_class_asv_can_address():
     assert "Index_match" in suite
     assert suite["Index_match"].rung.name == "Index.match"
     assert all(name.isidentifier() for name in suite)
+
+
+def test_the_generated_configuration_names_only_the_project(tmp_path):
+    project = asv_project.Project(repo=tmp_path / "repo", subdir="lib", name="demo")
+    conf = asv_project.configuration(tmp_path / "scratch", project, ["numpy>=1.24"])
+    assert conf["project"] == "demo"
+    assert conf["repo"] == str(tmp_path / "repo")
+    assert conf["repo_subdir"] == "lib"
+    assert conf["environment_type"] == "virtualenv"
+    assert conf["pythons"] == [f"{sys.version_info.major}.{sys.version_info.minor}"]
+    for key in ("benchmark_dir", "env_dir", "results_dir", "html_dir"):
+        assert Path(conf[key]).parent == tmp_path / "scratch", key
+    (build,) = conf["build_command"]
+    assert "python -m pip wheel --no-deps -w {build_cache_dir} {build_dir}" in build
+    assert any(
+        "{wheel_file}" in command and "numpy>=1.24" in command
+        for command in conf["install_command"]
+    )
+    # Nothing of this repository's: no library, crate or interpreter of its own.
+    assert not re.search(r"poly|3\.13|ladder_hooks|maturin", json.dumps(conf))
+
+
+def test_a_requirement_survives_asvs_command_parsing():
+    # asv splits a command with shlex, then fills {name} fields with str.format.
+    quoted = asv_project.quote("tomli>=2; python_version < '3.11'")
+    assert shlex_format(quoted) == ["tomli>=2; python_version < '3.11'"]
+    assert shlex_format(asv_project.quote("odd{name}")) == ["odd{name}"]
+
+
+def shlex_format(command: str) -> list[str]:
+    return [part.format() for part in shlex.split(command)]
+
+
+BENCHMARK_FAILURE = """\
+[58.33%] ··· rungs.loop.time_call                                        failed
+[58.33%] ···· Traceback (most recent call last):
+                File "/venv/lib/python3.11/site-packages/asv/benchmark.py", line 99, in <module>
+                  main()
+                File "/env/lib/python3.11/site-packages/asv_runner/run.py", line 66, in _run
+                  skip = benchmark.do_setup()
+                         ^^^^^^^^^^^^^^^^^^^^
+                File "/scratch/tool/ladder_bench/harness.py", line 70, in <lambda>
+                  return (lambda: function(*args)), args
+                File "/env/lib/python3.11/site-packages/path_length.py", line 20, in loop
+                  raise ValueError("broken on purpose")
+              ValueError: broken on purpose
+              asv: benchmark failed (exit status 1)
+[83.33%] ··· rungs.vectorized.time_call                                 207±6μs"""
+ASV_CRASH = """\
+· Discovering benchmarks
+Traceback (most recent call last):
+  File "/venv/lib/python3.11/site-packages/asv/main.py", line 38, in main
+    result = args.func(args)
+asv.util.UserError: No executable found for python 3.11"""
+
+
+def shown(output: history.AsvOutput, text: str) -> list[str]:
+    return [line for line in map(output.read, text.splitlines()) if line is not None]
+
+
+def test_a_failing_benchmarks_traceback_keeps_only_the_projects_frames():
+    output = history.AsvOutput()
+    lines = shown(output, BENCHMARK_FAILURE)
+    assert not any(
+        "asv_runner" in line or "ladder_bench" in line or "/asv/" in line for line in lines
+    )
+    assert any("path_length.py" in line for line in lines)
+    assert 'raise ValueError("broken on purpose")' in "\n".join(lines)
+    assert "ValueError: broken on purpose" in "\n".join(lines)
+    assert lines[-1].endswith("207±6μs")  # the traceback ends where its indentation does
+    assert output.failed == ["rungs.loop.time_call"]
+    assert "1 benchmark failed (rungs.loop.time_call)" in output.summary(Path("/x/asv.conf.json"))
+
+
+def test_asvs_own_traceback_shows_only_its_last_line():
+    output = history.AsvOutput()
+    assert shown(output, ASV_CRASH) == [
+        "· Discovering benchmarks",
+        "asv.util.UserError: No executable found for python 3.11",
+    ]
+    assert output.summary(Path("/x/asv.conf.json")).startswith(
+        "asv.util.UserError: No executable found for python 3.11"
+    )
+
+
+def ladder_bench(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600):
+    return subprocess.run(
+        [sys.executable, "-m", "ladder_bench", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+GIT = (
+    "git",
+    "-c",
+    "user.name=test",
+    "-c",
+    "user.email=test@example.invalid",
+    "-c",
+    "commit.gpgsign=false",
+)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """The second ladder as a project of its own: a git repository of two commits, with no
+    asv file and no build system (pip builds it with its setuptools fallback), its rungs
+    named by module, so that each commit's build is what is measured. The second commit's
+    loop walks every vertex twice."""
+    project = tmp_path_factory.mktemp("path-length")
+    pyproject = (SECOND / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(pyproject.replace("path_length.py:", "path_length:"))
+    source = (SECOND / "path_length.py").read_text()
+    (project / "path_length.py").write_text(source)
+    subprocess.run([*GIT, "init", "--quiet"], cwd=project, check=True)
+    subprocess.run([*GIT, "add", "--all"], cwd=project, check=True)
+    subprocess.run([*GIT, "commit", "--quiet", "--message", "one"], cwd=project, check=True)
+    slower = source.replace("vertices = path.tolist()", "vertices = path.tolist() * 2")
+    assert slower != source
+    (project / "path_length.py").write_text(slower)
+    subprocess.run(
+        [*GIT, "commit", "--quiet", "--all", "--message", "two"], cwd=project, check=True
+    )
+    return project
+
+
+@pytest.fixture(scope="module")
+def measured(project, tmp_path_factory):
+    """Two runs, HEAD~1 alone and then HEAD~1..HEAD (HEAD alone): the output folder and
+    each run's output."""
+    out = tmp_path_factory.mktemp("out")
+    pip_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pip"
+    # asv files its machine description under ~: a home of the test's own (pip's cache
+    # stays the user's).
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path_factory.mktemp("home")),
+        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(pip_cache)),
+    }
+    runs = []
+    for revisions in ("HEAD~1^!", "HEAD~1..HEAD"):
+        completed = ladder_bench(
+            "history",
+            revisions,
+            "--workspace",
+            str(project),
+            "--out",
+            str(out),
+            "--machine",
+            "test",
+            "--install",
+            "numpy",
+            cwd=project,
+            env=env,
+        )
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        runs.append(completed.stdout + completed.stderr)
+    return out, runs
+
+
+def results(project: Path) -> dict[str, dict[str, float | None]]:
+    """Per commit hash, asv's result of each benchmark (None: failed or skipped)."""
+    folder = project / ".ladder-bench" / "history" / "results" / "test"
+    measured = {}
+    for path in folder.glob("*-virtualenv-*.json"):
+        data = json.loads(path.read_text())
+        column = data["result_columns"].index("result")
+        measured[data["commit_hash"]] = {
+            name: (row[column] or [None])[0] for name, row in data["results"].items()
+        }
+    return measured
+
+
+def test_history_measures_each_commits_build_of_a_project_with_no_asv_file(project, measured):
+    commits = subprocess.run(
+        ["git", "rev-list", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.split()
+    one, two = commits[1], commits[0]
+    found = results(project)
+    assert set(found) == {one, two}  # the second run added its commit to the first's
+    for commit in (one, two):
+        for rung in ("loop", "vectorized"):
+            for benchmark in ("time_call", "track_peak_memory", "track_instructions"):
+                value = found[commit][f"rungs.{rung}.{benchmark}"]
+                assert value is not None, (commit, rung, benchmark)
+                assert value >= 0, (commit, rung, benchmark)
+            assert found[commit][f"rungs.{rung}.time_call"] > 0
+    # Each commit's own code: the second's loop walks twice the vertices, the numpy rung
+    # is the same code in both.
+    loop = [found[c]["rungs.loop.track_instructions"] for c in (one, two)]
+    assert loop[1] > 1.3 * loop[0]
+    vectorized = [found[c]["rungs.vectorized.track_instructions"] for c in (one, two)]
+    assert vectorized[1] == pytest.approx(vectorized[0], rel=0.02)
+    assert not (project / "asv.conf.json").exists()
+
+
+def test_history_publishes_the_site_and_links_it(measured):
+    out, _ = measured
+    assert (out / "history" / "index.html").is_file()
+    assert (out / "history" / "vendor" / "jquery-3.3.1.min.js").is_file()
+    assert "history/index.html" in (out / "index.html").read_text()
+
+
+def test_the_scratch_folder_is_announced_once_and_ignored_by_git(project, measured):
+    _, (first, second) = measured
+    scratch = project / ".ladder-bench" / "history"
+    assert f"go into {scratch}" in first
+    assert str(scratch) not in second.split("$ asv")[0]
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored=no"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert status == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("HEAD..HEAD",), "'HEAD..HEAD' names no commits"),
+        (("no-such-commit..HEAD",), "'no-such-commit..HEAD' is not a commit range"),
+        (("HEAD^!", "--bnech", "x"), "unknown option --bnech"),
+        (("HEAD^!", "--config", "missing.toml"), "missing.toml"),
+    ],
+    ids=["empty range", "unknown commit", "misspelt asv option", "no configuration"],
+)
+def test_a_mistake_is_one_line_before_asv_starts(project, tmp_path, args, message):
+    completed = ladder_bench(
+        "history",
+        *args,
+        "--workspace",
+        str(project),
+        "--out",
+        str(tmp_path),
+        cwd=project,
+        timeout=30,
+    )
+    assert completed.returncode == 2
+    assert message in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1, completed.stderr
+    assert completed.stdout == ""  # nothing started
+
+
+def test_a_folder_outside_git_is_refused_before_asv_starts(tmp_path):
+    shutil.copy(SECOND / "pyproject.toml", tmp_path)
+    completed = ladder_bench(
+        "history", "HEAD^!", "--workspace", str(tmp_path), cwd=tmp_path, timeout=30
+    )
+    assert completed.returncode == 2
+    assert f"{tmp_path} is not in a git repository" in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1, completed.stderr
+    assert not (tmp_path / ".ladder-bench").exists()
