@@ -9,6 +9,11 @@ import subprocess
 from pathlib import Path
 
 
+class Failure(Exception):
+    """A problem the user can fix (a program missing, a build that failed), said in one
+    line: ``ladder-bench`` prints the message, without a traceback, and exits 1."""
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse's parser, but an error is the one line that names the problem: the usage
     block argparse prints first buries it, and ``--help`` shows the usage anyway."""

@@ -1,11 +1,11 @@
-"""Run the criterion benches of the pure-Rust core and summarise their results.
+"""Run the project's criterion benches (``cargo bench``) and summarise their results.
 
 criterion exits 0 even when a benchmark got slower, so its verdict has to be read from
 the files it writes: ``target/criterion/<group>/<function>/<value>/new/estimates.json``
 (this run) and ``.../change/estimates.json`` (the change from the previous run, when
 there was one).
 
-    ladder-criterion [--run] [--quick] [--package NAME] [--markdown profiles/criterion.md]
+    ladder-bench criterion [--run] [--quick] [--package NAME] [--markdown profiles/criterion.md]
 """
 
 import json
@@ -28,12 +28,14 @@ FULL_ARGS = ["--warm-up-time", "1", "--measurement-time", "3"]
 def run(workspace: Path, quick: bool, package: str | None = None) -> None:
     """``cargo bench`` in ``workspace`` (of one ``package``, or all), its output streamed."""
     if shutil.which("cargo") is None:
-        raise RuntimeError("cargo is not installed: see https://rustup.rs")
+        raise cli.Failure("cargo is not installed: see https://rustup.rs")
     command = ["cargo", "bench", "--locked", *(["-p", package] if package else []), "--"]
     command += QUICK_ARGS if quick else FULL_ARGS
     completed = subprocess.run(command, cwd=workspace)
     if completed.returncode != 0:
-        raise RuntimeError(f"cargo bench failed with status {completed.returncode}")
+        raise cli.Failure(
+            f"cargo bench failed with status {completed.returncode} (its output is above)"
+        )
 
 
 def collect(criterion_dir: Path) -> list[dict]:
@@ -98,7 +100,7 @@ def write(out: Path, results: list[dict]) -> dict:
     (out / "criterion.json").write_text(json.dumps(results, indent=2))
     return {
         "id": "criterion",
-        "title": "Criterion: the pure-Rust core",
+        "title": "Criterion benches",
         "order": 70,
         "intro": "From `cargo bench`; criterion's own report is in "
         "`target/criterion/report/index.html`.",

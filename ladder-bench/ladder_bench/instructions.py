@@ -1,13 +1,13 @@
-"""Instructions per call of every rung, counted by valgrind's callgrind: ``tox -e
-instructions`` (or ``tox -e bench -- --instructions``).
+"""Instructions per call of every rung, counted by valgrind's callgrind (also
+``ladder-bench bench --instructions``).
 
-    ladder-instructions [--rungs v1,v5_find_all_in_rust] [--calls N]
-        [--quick | --size n_polygons=1000,n_points=100] [--out profiles]
+    ladder-bench instructions [--rungs v1,v2] [--calls N] [--quick | --size n=1000]
+        [--out profiles]
 
 Wall-clock time on a shared machine swings by tens of percent on unchanged code; the
 number of instructions a call executes does not, whatever else the machine is doing. It
-is blind to cache misses, memory stalls and parallelism, so it complements the timings
-(see docs/instructions.md), it does not replace them.
+is blind to cache misses, memory stalls and parallelism, so it complements the timings,
+it does not replace them.
 
 How the calls are isolated: each rung runs twice under callgrind, in fresh harness
 children that do the same thing (start Python, import, build the workload, one warm-up
@@ -52,7 +52,10 @@ class RungMissing(Exception):
 def valgrind() -> str:
     found = shutil.which("valgrind")
     if found is None:
-        raise RuntimeError("valgrind is not installed: apt-get install valgrind (or . .ci/tools)")
+        raise cli.Failure(
+            "valgrind is not installed: install your system's valgrind package "
+            "(e.g. apt-get install valgrind)"
+        )
     return found
 
 
@@ -170,8 +173,8 @@ def run(out: Path, workspace: Path, ladder, rungs, calls, size, wall_clock=None)
     (out / "instructions.md").write_text(to_markdown(result, wall_clock))
     report.publish(out, {
         "id": "instructions", "title": "Instructions per call", "order": 20,
-        "intro": "From `tox -e instructions` or `tox -e bench -- --instructions`: reproducible, "
-        "blind to cache misses and memory stalls (see docs/instructions.md).",
+        "intro": "From `ladder-bench instructions` or `ladder-bench bench --instructions`: "
+        "reproducible, blind to cache misses and memory stalls.",
         "blocks": [{"markdown": "instructions.md"}],
     })  # fmt: skip
     return result
@@ -236,8 +239,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"measured calls per rung (default: enough for {TARGET_INSTRUCTIONS:,} "
         f"instructions, at most {MAX_CALLS})",
     )
-    parser.add_argument("--size", type=config.parse_size, help="the workload, e.g. n_polygons=1000,"
-                        "n_points=100 (default: the configuration's default-size)")  # fmt: skip
+    parser.add_argument(
+        "--size",
+        type=config.parse_size,
+        help="the workload's size, e.g. n=1000 (default: the configuration's default-size)",
+    )
     parser.add_argument("--quick", action="store_true", help="the configuration's quick-size")
     parser.add_argument("--out", type=Path, default=Path("profiles"))
     config.add_options(parser)

@@ -1,6 +1,8 @@
-"""Time one rung on its default workload: ``ladder-measure RUNG [--iterations N]``.
+"""Time one rung on the default workload, in this process: a quick look by hand.
 
-The seed's measure.py as a command, for any declared rung (the array API included).
+    ladder-bench measure RUNG [--iterations N] [--seconds S]
+
+Any declared rung, peer or sweep-only rung.
 """
 
 import statistics
