@@ -134,7 +134,9 @@ def configuration(folder: Path, project: Project, requirements: list[str]) -> di
     # Compiled dependencies built once for every commit: asv cleans its checkout (git
     # clean -fdx) before each build, a target folder inside it included. Only cargo reads
     # this; a target folder the user chose is kept.
-    cargo_target = "" if "CARGO_TARGET_DIR" in os.environ else f"CARGO_TARGET_DIR={folder}/cargo "
+    cargo_target = ""
+    if "CARGO_TARGET_DIR" not in os.environ:
+        cargo_target = f"CARGO_TARGET_DIR={quote(str(folder / 'cargo'))} "
     pip = "in-dir={env_dir} python -m pip install --disable-pip-version-check"
     extra = " ".join(quote(r) for r in [*tool_requirements(), *requirements])
     return {

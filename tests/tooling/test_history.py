@@ -106,24 +106,33 @@ def test_a_rung_whose_name_is_not_a_python_name_gets_a_class_asv_can_address():
     assert all(name.isidentifier() for name in suite)
 
 
-def test_the_generated_configuration_names_only_the_project(tmp_path):
+def test_the_generated_configuration_names_only_the_project(tmp_path, monkeypatch):
+    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
+    scratch = tmp_path / "a scratch folder"
     project = asv_project.Project(repo=tmp_path / "repo", subdir="lib", name="demo")
-    conf = asv_project.configuration(tmp_path / "scratch", project, ["numpy>=1.24"])
+    conf = asv_project.configuration(scratch, project, ["numpy>=1.24"])
     assert conf["project"] == "demo"
     assert conf["repo"] == str(tmp_path / "repo")
     assert conf["repo_subdir"] == "lib"
     assert conf["environment_type"] == "virtualenv"
     assert conf["pythons"] == [f"{sys.version_info.major}.{sys.version_info.minor}"]
     for key in ("benchmark_dir", "env_dir", "results_dir", "html_dir"):
-        assert Path(conf[key]).parent == tmp_path / "scratch", key
+        assert Path(conf[key]).parent == scratch, key
     (build,) = conf["build_command"]
-    assert "python -m pip wheel --no-deps -w {build_cache_dir} {build_dir}" in build
+    assert shlex_format(build, build_cache_dir="CACHE", build_dir="BUILD") == [
+        f"CARGO_TARGET_DIR={scratch / 'cargo'}",  # one word, though the path has a space
+        *["python", "-m", "pip", "wheel", "--no-deps", "-w", "CACHE", "BUILD"],
+    ]
+    assert shlex_format(conf["install_command"][-1]) == [
+        "python",
+        str(scratch / "install_ladder_bench.py"),
+    ]
     assert any(
         "{wheel_file}" in command and "numpy>=1.24" in command
         for command in conf["install_command"]
     )
-    # Nothing of this repository's: no library, crate or interpreter of its own.
-    assert not re.search(r"poly|3\.13|ladder_hooks|maturin", json.dumps(conf))
+    # Nothing of this repository's: no library, hooks or build backend of its own.
+    assert not re.search(r"poly|ladder_hooks|maturin", json.dumps(conf))
 
 
 def test_a_requirement_survives_asvs_command_parsing():
@@ -133,8 +142,9 @@ def test_a_requirement_survives_asvs_command_parsing():
     assert shlex_format(asv_project.quote("odd{name}")) == ["odd{name}"]
 
 
-def shlex_format(command: str) -> list[str]:
-    return [part.format() for part in shlex.split(command)]
+def shlex_format(command: str, **variables: str) -> list[str]:
+    """A command as asv reads it: split by shlex, then each part through str.format."""
+    return [part.format(**variables) for part in shlex.split(command)]
 
 
 BENCHMARK_FAILURE = """\
