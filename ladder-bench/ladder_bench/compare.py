@@ -1,23 +1,24 @@
-"""Compare two commits on this machine, in one run: ``tox -e compare -- BASE [HEAD]``.
+"""Compare two commits on this machine, in one run.
 
-    ladder-compare BASE [HEAD] [--rungs ...] [--quick] [--rounds 7] [--seconds 0.3]
+    ladder-bench compare BASE [HEAD] [--rungs ...] [--quick] [--rounds 7] [--seconds 0.3]
         [--instructions-only] [--no-flamegraphs] [--gate-walltime 20]
 
-Builds each commit's wheel into its own virtualenv (``target/compare/``, inside the
-repository), with a copy of this tooling beside it, then, for every rung the two have
-in common (the rungs are this checkout's configuration):
+Builds each commit's wheel into its own virtualenv (in ``.ladder-bench/compare/``, inside
+the repository; git ignores it, and it is safe to delete), with a copy of this tool
+beside it, then, for every rung the two have in common (the rungs are this checkout's
+configuration):
 
-1. counts instructions per call under callgrind on both sides (``ladder_bench.instructions``):
-   reproducible to a fraction of a percent, so this is the gate. The command exits 1 when
-   a rung grew by more than its threshold (``[tool.ladder-bench.instruction-gate]``: 1%
-   unless a rung says otherwise);
+1. counts instructions per call under callgrind on both sides (``ladder-bench
+   instructions``): reproducible to a fraction of a percent, so this is the gate. The
+   command exits 1 when a rung grew by more than its threshold
+   (``[tool.ladder-bench.instruction-gate]``: 1% unless a rung says otherwise);
 2. times both sides in alternating rounds (base, head, head, base, ...), so that
    drifting machine load hits both alike. Shown, and a gate only with --gate-walltime;
 3. records both sides with py-spy, twice each, interleaved, and writes a differential
    flamegraph per rung with inferno (it and rustfilt are installed into ``.tools`` on
    first use): ``diff/<rung>.svg``, the head's profile with only the functions whose
-   time per call changed beyond sampling noise coloured (red: more, blue: less;
-   ``ladder_bench.flamediff``), and ``diff/<rung>.json``, those functions and their changes.
+   time per call changed beyond sampling noise coloured (red: more, blue: less), and
+   ``diff/<rung>.json``, those functions and their changes.
 
 HEAD defaults to the working tree, uncommitted changes included. Writes ``compare.md``
 and ``compare.json`` into --out.
@@ -35,11 +36,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cli, config, flamediff, harness, instructions, profiling, report, timings, tools
+from . import (
+    cli,
+    config,
+    flamediff,
+    harness,
+    instructions,
+    profiling,
+    report,
+    scratch,
+    timings,
+    tools,
+)
 from .config import tomllib
 from .units import REGRESSION_THRESHOLD_PERCENT
 
 TOOLING = Path(__file__).resolve().parent  # this package, as installed here
+BUILDS = "compare's builds (a checkout, a virtualenv and a cargo target folder per side)"
 
 
 @dataclass(frozen=True)
@@ -130,8 +143,8 @@ def diff_flamegraphs(ladder, workspace: Path, sides: list[Side], rungs, samples,
     """A differential flamegraph per rung (flamediff: only significant changes coloured)
     from RECORDINGS recordings of each side, interleaved; each rung's summary."""
     _, flamegraph = tools.inferno(workspace)
-    folded = workspace / "target" / "compare" / "folded"
-    folded.mkdir(parents=True, exist_ok=True)
+    folded = scratch.folder(workspace, "compare", BUILDS) / "folded"
+    folded.mkdir(exist_ok=True)
     summaries = {}
     for rung in rungs:
         recorded: dict[str, list[str]] = {side.label: [] for side in sides}
@@ -248,16 +261,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_sides(workspace: Path, refs: list, head_features: str) -> list[Side]:
-    scratch = workspace / "target" / "compare"
-    scratch.mkdir(parents=True, exist_ok=True)
+    builds = scratch.folder(workspace, "compare", BUILDS)
     try:
-        return [build(workspace, scratch, "base", refs[0]),
-                build(workspace, scratch, "head", refs[1], head_features)]  # fmt: skip
+        return [build(workspace, builds, "base", refs[0]),
+                build(workspace, builds, "head", refs[1], head_features)]  # fmt: skip
     finally:
         # The checkouts go; the virtualenvs and the cargo target folder stay, for speed.
         for label in ("base", "head"):
-            if (scratch / f"src-{label}").exists():
-                _git(workspace, "worktree", "remove", "--force", str(scratch / f"src-{label}"))
+            if (builds / f"src-{label}").exists():
+                _git(workspace, "worktree", "remove", "--force", str(builds / f"src-{label}"))
 
 
 def walltime_comparison(samples: dict, rungs: list[str], gate: float | None) -> timings.Comparison:
@@ -296,7 +308,7 @@ def write(args, refs, changes, comparison, samples, summaries, size) -> str:
         {"base": refs[0], "head": refs[1] or "working tree", "instructions": counted,
          "instruction_size": size, "samples": samples}, indent=2))  # fmt: skip
     report.publish(args.out, {"id": "compare", "title": "Base vs head", "order": 30,
-                              "intro": "From `tox -e compare -- BASE [HEAD]`.",
+                              "intro": "From `ladder-bench compare BASE [HEAD]`.",
                               "blocks": [{"markdown": "compare.md"}]})  # fmt: skip
     return text
 
