@@ -2,5 +2,5 @@
 function, declared in a project's ``pyproject.toml`` under ``[tool.ladder-bench]``.
 
 One command, ``ladder-bench COMMAND`` (``python -m ladder_bench``), with a subcommand per
-tool: ``ladder-bench --help`` lists them. See docs/pipeline.md in the repository.
+tool: ``ladder-bench --help`` lists them.
 """
