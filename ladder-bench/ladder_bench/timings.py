@@ -1,10 +1,14 @@
 """The timing table: pytest-benchmark's results per rung, their speedups over the
 baseline rung, and the regression check between two runs.
 
-``ladder-timings compare OLD.json NEW.json [--threshold 10] [--fail-on-regression]``
+The table's first line says what was timed: the machine, the workload size, and the build
+of the package (and a warning when it may not be the checkout). A rung whose answer
+differed from the reference's, timed anyway (``--allow-disagreement``), is marked.
+
+``ladder-bench timings compare OLD.json NEW.json [--threshold 10] [--fail-on-regression]``
 compares two ``timings.json`` files. Results from different machines or CI jobs differ by
 tens of percent on the same code, so it says when the two environments differ; to
-compare two commits, time both in one run on one machine with ``ladder-compare BASE``.
+compare two commits, time both in one run on one machine with ``ladder-bench compare BASE``.
 """
 
 import argparse
@@ -15,15 +19,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cli, environment
-from .units import REGRESSION_THRESHOLD_PERCENT, duration
+from .units import REGRESSION_THRESHOLD_PERCENT, duration, size_label
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATS = ("median", "iqr", "q1", "q3", "min", "max", "mean", "stddev")
+DISAGREES = "⚠ disagrees"  # the mark of a rung timed although its answer differed
 
 
-def from_benchmark_json(raw: dict, order: list[str], baseline, env: dict, settings: dict) -> dict:
+def from_benchmark_json(
+    raw: dict,
+    order: list[str],
+    baseline,
+    env: dict,
+    settings: dict,
+    size: dict | None = None,
+    agreements: dict | None = None,
+) -> dict:
     """``timings.json``'s content from pytest-benchmark's ``--benchmark-json`` output,
-    rows in ladder ``order``, speedups relative to the ``baseline`` rung (if it was timed)."""
+    rows in ladder ``order``, speedups relative to the ``baseline`` rung (if it was timed);
+    ``size`` is the workload timed, ``agreements`` how each rung's answer compared with
+    the reference's (``preflight.Checked.agreements``)."""
+    agreements = agreements or {}
     by_rung = {}
     for benchmark in raw["benchmarks"]:
         stats, info, name = benchmark["stats"], benchmark.get("extra_info", {}), _rung(benchmark)
@@ -34,6 +50,9 @@ def from_benchmark_json(raw: dict, order: list[str], baseline, env: dict, settin
             "rounds": stats["rounds"],
             "iterations": stats["iterations"],
         }
+        if name in agreements:
+            by_rung[name]["agreement"] = agreements[name]
+            by_rung[name]["disagrees"] = agreements[name]["different"] > 0
     rungs = [by_rung[name] for name in order if name in by_rung]
     base = by_rung.get(baseline)
     for row in rungs:
@@ -41,6 +60,7 @@ def from_benchmark_json(raw: dict, order: list[str], baseline, env: dict, settin
     return {
         "schema_version": SCHEMA_VERSION,
         "baseline": baseline,
+        "size": size,
         "environment": env,
         "settings": settings,
         "rungs": rungs,
@@ -115,25 +135,65 @@ def _pytest_benchmark_environment(raw: dict) -> dict:
 def to_markdown(timings: dict) -> str:
     env = timings["environment"]
     rounds = sorted({row["rounds"] for row in timings["rungs"]}) or [0]
+    measured_with = [env.get("python")]
+    if env.get("numpy") not in (None, "not installed"):
+        measured_with.append(f"numpy {env['numpy']}")
+    if env.get("rustc") not in (None, "unknown"):
+        measured_with.append(env["rustc"])
+    if env.get("pyo3") not in (None, "unknown"):
+        measured_with.append(f"pyo3 {env['pyo3']}")
+    size_key = timings.get("settings", {}).get("size_key")
     lines = [
-        f"Measured on {env['cpu']} ({env['cores']} cores), {env['os']}, {env['python']}, "
-        f"numpy {env['numpy']}, {env['rustc']}, pyo3 {env['pyo3']}; {env['distribution']}, commit "
-        f"{str(env['git_commit'])[:12]}, {env['date']}. Median of "
+        f"Measured on {env['cpu']} ({env['cores']} cores), {env['os']}, "
+        f"{', '.join(filter(None, measured_with))}; commit {str(env['git_commit'])[:12]}, "
+        f"{env['date']}. Workload size: {size_label(timings.get('size'))}"
+        f"{f' ({size_key})' if size_key else ''}. Median of "
         f"{rounds[0]}{f'-{rounds[-1]}' if len(rounds) > 1 else ''} rounds each; spread is "
         "the interquartile range.",
         "",
+        _build_line(env),
+        "",
+    ]
+    build = env.get("build") or {}
+    if build.get("warning"):
+        lines += [f"**Warning**: {build['warning']}.", ""]
+    lines += [
         "| rung | what changed | median per call | spread: IQR (% of median) "
         f"| speedup vs {timings['baseline']} |",
         "|---|---|---:|---:|---:|",
     ]
+    notes = []
     for row in timings["rungs"]:
         speedup = "n/a" if row["speedup"] is None else f"{row['speedup']:,.1f}x"
+        if row.get("disagrees"):
+            agreement = row["agreement"]
+            speedup += f" {DISAGREES} with {agreement['reference']}"
+            total = agreement["same"] + agreement["ties"] + agreement["different"]
+            counted = f" ({agreement['different']} of {total} differ)" if total > 1 else ""
+            notes.append(
+                f"{DISAGREES}: **{row['rung']}** answers differently from "
+                f"{agreement['reference']} at the quick size{counted}, so its speedup is not "
+                "over the same work (timed with --allow-disagreement)."
+            )
         relative_iqr = 100 * row["iqr_ms"] / row["median_ms"]
         lines.append(
             f"| {row['rung']} | {row['description']} | {duration(row['median_ms'] / 1e3)} "
             f"| {duration(row['iqr_ms'] / 1e3)} ({relative_iqr:.1f}%) | {speedup} |"
         )
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines) + "\n"
+
+
+def _build_line(env: dict) -> str:
+    """Which build of the package was timed, in one line."""
+    build = env.get("build")
+    if not build:
+        return f"Package: {env.get('distribution', 'not recorded')}."
+    if build.get("distribution") is None:
+        return f"Package timed: {build['verdict']}."
+    imported = f", imported from `{build['imported_from']}`" if build.get("imported_from") else ""
+    return f"Package timed: {env['distribution']}{imported}: {build['verdict']}."
 
 
 def speedup_chart(timings: dict) -> str:
@@ -145,6 +205,7 @@ def speedup_chart(timings: dict) -> str:
     if not rows:
         return f"<p>(no speedups: {timings['baseline']} was not timed)</p>"
     base = next(row for row in timings["rungs"] if row["rung"] == timings["baseline"])
+    marks = {row["rung"]: f" {DISAGREES}" if row.get("disagrees") else "" for row in rows}
     spreads = [(base["q1_ms"] / row["q3_ms"], base["q3_ms"] / row["q1_ms"]) for row in rows]
     decades = max(1, math.ceil(math.log10(max(max(high for _, high in spreads), 10))))
     label_width, bar_width, row_height = 170, 600, 26
@@ -175,7 +236,8 @@ def speedup_chart(timings: dict) -> str:
             f'<path class="spread" d="M{x(low):.1f},{middle:.1f}H{x(high):.1f}'
             f'M{x(low):.1f},{middle - 5:.1f}v10M{x(high):.1f},{middle - 5:.1f}v10" '
             f'stroke="#333" fill="none"><title>spread {spread}</title></path>'
-            f'<text x="{max(x(speedup), x(high)) + 6:.1f}" y="{y + 17}">{speedup:,.1f}x</text>'
+            f'<text x="{max(x(speedup), x(high)) + 6:.1f}" y="{y + 17}">{speedup:,.1f}x'
+            f"{marks[row['rung']]}</text>"
         )
     return "".join(parts) + "</svg>"
 
@@ -228,7 +290,7 @@ class Comparison:
             lines += [
                 "**The two runs come from different environments**, so differences of tens "
                 "of percent are expected on unchanged code. To compare two commits, time "
-                "both in one run: `tox -e compare -- BASE`.",
+                "both in one run: `ladder-bench compare BASE`.",
                 "",
                 *[f"- {line}" for line in self.environment_differences],
                 "",

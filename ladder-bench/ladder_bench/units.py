@@ -1,4 +1,5 @@
-"""How every tool prints a duration and its progress, and the regression threshold they share."""
+"""How every tool prints a duration, a workload size and its progress, and the regression
+threshold they share."""
 
 # A median this many percent slower than before is flagged (timings, criterion, compare).
 REGRESSION_THRESHOLD_PERCENT = 10.0
@@ -19,6 +20,13 @@ def duration(seconds: float | None) -> str:
     value = seconds / size
     decimals = 0 if value >= 100 else 1 if value >= 10 else 2
     return f"{value:,.{decimals}f} {unit}"
+
+
+def size_label(size: dict | None) -> str:
+    """A workload size as the configuration writes it: ``n=1000, seed=3``."""
+    if not size:
+        return "the workload factory's defaults"
+    return ", ".join(f"{key}={value}" for key, value in size.items())
 
 
 def progress(*args: object) -> None:

@@ -61,7 +61,9 @@ def test_its_index_page_links_its_own_files(second_profiles):
     for target in re.findall(r'(?:href|data)="(?!#|data:)([^"]+)"', page):
         assert (second_profiles / target).is_file(), target
     timings = json.loads((second_profiles / "timings.json").read_text())
-    assert timings["environment"]["distribution"] == "none declared"
+    assert timings["environment"]["distribution"] == "not declared"
+    assert timings["size"] == {"n_vertices": 2000}  # the quick size: the run was --quick
+    assert timings["environment"]["build"]["verdict"].startswith("not declared")
 
 
 def test_a_declared_rung_the_library_lacks_is_reported_missing_not_crashed(tmp_path):

@@ -28,3 +28,9 @@ def vectorized(path: np.ndarray) -> float:
     """numpy: every segment at once, in compiled code."""
     steps = np.diff(path, axis=0)
     return float(np.hypot(steps[:, 0], steps[:, 1]).sum())
+
+
+def equal_up_to_rounding(answer: float, reference: float, size: dict) -> dict:
+    """The agreement hook: lengths summed in another order differ in their last digits."""
+    same = math.isclose(answer, reference, rel_tol=1e-9)
+    return {"same": int(same), "ties": 0, "different": int(not same)}
