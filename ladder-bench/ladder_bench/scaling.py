@@ -1,7 +1,7 @@
 """The scaling sweep: every rung and every peer the configuration declares, timed on ever
-larger workloads, ``tox -e scale`` (or ``tox -e bench -- --scale``).
+larger workloads (also ``ladder-bench bench --scale``).
 
-    ladder-scale [--quick] [--sizes n_polygons=1000,n_points=100;...] [--budget 10]
+    ladder-bench scale [--quick] [--sizes n=1000,m=100;n=10000,m=100] [--budget 10]
 
 The sizes are ``scaling-sizes`` in the configuration; "work" is the product of a size's
 ``work-keys`` (default: all its numbers). A size with other keys too (flags such as
@@ -18,7 +18,8 @@ its row.
 
 Every answer (made comparable by the rung's ``answer`` hook) is compared with the
 ``reference`` rung's at the same size, by the configuration's ``agreement`` hook (or
-element by element). Writes ``scaling.json``, ``scaling.md`` and ``scaling.png``.
+element by element). Writes ``scaling.json``, ``scaling.md`` and, where matplotlib is
+installed (``pip install "ladder-bench[scale]"``), the plot ``scaling.png``.
 """
 
 import math
@@ -30,9 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from . import cli, config, harness, report, scaling_report
+from .preflight import exact_agreement
 from .units import duration, progress
 
 
@@ -78,16 +78,6 @@ def measure(ladder: config.Config, name: str, size: dict, min_time: float, scrat
         **({"extra": reply["extra"]} if "extra" in reply else {}),
     }
     return summary, pickle.loads(Path(reply["answer"]).read_bytes())
-
-
-def exact_agreement(answer, reference, size: dict) -> dict:
-    """Element by element where both are arrays of one shape, else as a whole."""
-    answer, reference = np.asarray(answer, dtype=object), np.asarray(reference, dtype=object)
-    if answer.shape != reference.shape or answer.ndim == 0:
-        same = bool(answer.shape == reference.shape and answer == reference)
-        return {"same": int(same), "ties": 0, "different": int(not same)}
-    same = int((answer == reference).sum())
-    return {"same": same, "ties": 0, "different": answer.size - same}
 
 
 def sweep(ladder: config.Config, names: list[str], settings: Settings, log=progress) -> list[dict]:
@@ -159,8 +149,11 @@ def parse_sizes(text: str) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = cli.ArgumentParser(prog="ladder-bench scale", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the first sizes, 1 s budget")
-    parser.add_argument("--sizes", type=parse_sizes, help="n_polygons=1000,n_points=100;... "
-                        "(default: scaling-sizes in the configuration)")  # fmt: skip
+    parser.add_argument(
+        "--sizes",
+        type=parse_sizes,
+        help="one size per ';', e.g. n=1000;n=10000 (default: scaling-sizes in the configuration)",
+    )
     parser.add_argument("--approaches", help="comma-separated (default: every rung and peer)")
     parser.add_argument("--budget", type=cli.positive_number, help="seconds per call beyond "
                         "which an approach is skipped (default 10, quick 1)")  # fmt: skip
@@ -182,8 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     names = [approach.name for approach in approaches]
     result = run(args.out.resolve(), args.workspace, ladder, settings, names)
     print(f"\n{scaling_report.to_markdown(result)}")
-    print(f"Wrote scaling.json, scaling.md and scaling.png into {args.out.resolve()} "
-          f"in {time.perf_counter() - started:.0f}s.")  # fmt: skip
+    drawn = (args.out / "scaling.png").exists()  # where matplotlib is installed
+    files = "scaling.json, scaling.md and scaling.png" if drawn else "scaling.json and scaling.md"
+    print(f"Wrote {files} into {args.out.resolve()} in {time.perf_counter() - started:.0f}s.")
+    if not drawn:
+        print(scaling_report.NO_PLOT)
     return 0
 
 

@@ -1,5 +1,5 @@
 """The scaling sweep's files: ``scaling.json``, the ``scaling.md`` tables and the
-log-log plot ``scaling.png``."""
+log-log plot ``scaling.png`` (where matplotlib is installed)."""
 
 import json
 from pathlib import Path
@@ -40,21 +40,30 @@ def result(workspace: Path, ladder, settings, rows: list[dict]) -> dict:
     }
 
 
+NO_PLOT = 'scaling.png not drawn: matplotlib cannot be imported (pip install "ladder-bench[scale]")'
+
+
 def write(out: Path, result: dict) -> dict:
-    """The three files; the report section."""
+    """The three files (the plot only where matplotlib is installed); the report section."""
     (out / "scaling.json").write_text(json.dumps(result, indent=2))
     (out / "scaling.md").write_text(to_markdown(result))
-    plot(result, out / "scaling.png")
+    blocks = [{"markdown": "scaling.md"}]
+    intro = "From `ladder-bench scale` or `ladder-bench bench --scale`"
+    if plot(result, out / "scaling.png"):
+        blocks.insert(0, {"image": "scaling.png", "alt": "time per call against work, log-log"})
+        intro += (
+            ": time per call against work, log-log; dashed lines are the peers, hollow "
+            "squares the variant sizes."
+        )
+    else:
+        (out / "scaling.png").unlink(missing_ok=True)  # an earlier run's, not this one's
+        intro += f". {NO_PLOT}."
     return {
         "id": "scaling",
         "title": "Scaling sweep",
         "order": 40,
-        "intro": "From `tox -e scale` or `tox -e bench -- --scale`: time per call against work, "
-        "log-log; dashed lines are the peers, hollow squares the variant sizes.",
-        "blocks": [
-            {"image": "scaling.png", "alt": "time per call against work, log-log"},
-            {"markdown": "scaling.md"},
-        ],
+        "intro": intro,
+        "blocks": blocks,
     }
 
 
@@ -179,16 +188,19 @@ def to_markdown(result: dict) -> str:
         "",
         *variant_ratios(result),
         *extra_numbers(result),
-        f"Answers compared with the reference's at each size: {different} real "
-        f"disagreements, {ties} picks decided by rounding.",
+        f"Answers compared with the reference's at each size: {different} different, "
+        f"{ties} accepted as ties by the agreement hook.",
         "",
     ])  # fmt: skip
 
 
-def plot(result: dict, path: Path) -> None:
+def plot(result: dict, path: Path) -> bool:
     """Log-log time per call vs work, one line per approach (peers dashed), variant sizes
-    as hollow squares."""
-    import matplotlib
+    as hollow squares; False, and nothing drawn, where matplotlib cannot be imported."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
@@ -219,3 +231,4 @@ def plot(result: dict, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     pyplot.close(figure)
+    return True
