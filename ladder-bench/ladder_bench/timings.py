@@ -314,7 +314,14 @@ def compare(old: dict, new: dict, threshold_percent: float = REGRESSION_THRESHOL
         if row["rung"] in old_medians
     ]
     differences = environment.differences(old["environment"], new["environment"])
+    if old.get("size") != new.get("size"):  # a quick run against a full one, say
+        differences.append(f"workload size: {_size_of(old)} -> {_size_of(new)}")
     return Comparison(changes, threshold_percent, differences)
+
+
+def _size_of(timings: dict) -> str:
+    size = timings.get("size")
+    return "not recorded" if size is None else size_label(size)
 
 
 def add_regression_options(parser: argparse.ArgumentParser) -> None:

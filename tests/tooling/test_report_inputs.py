@@ -192,3 +192,16 @@ def test_sections_of_an_earlier_run_say_so_and_the_header_names_the_newest(tmp_p
     contents = re.search(r'<nav id="contents">(.*?)</nav>', page, re.DOTALL).group(1)
     assert '<a href="#old">Old</a> (an earlier run)' in contents
     assert '<a href="#new">New</a><' in contents
+
+
+def test_a_comparison_of_two_workload_sizes_says_so():
+    def result(size, median_ms):
+        row = {"rung": "a", "median_ms": median_ms}
+        return {"environment": {"cpu": "c"}, "size": size, "rungs": [row]}
+
+    comparison = timings.compare(result({"n": 100}, 1.0), result({"n": 1000}, 10.0))
+    assert comparison.environment_differences == ["workload size: n=100 -> n=1000"]
+    assert "workload size: n=100 -> n=1000" in comparison.to_markdown()
+    assert (
+        timings.compare(result({"n": 5}, 1.0), result({"n": 5}, 1.0)).environment_differences == []
+    )
