@@ -9,6 +9,7 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from importlib import resources
+from importlib.metadata import version
 
 import jsonschema
 import pytest
@@ -25,6 +26,12 @@ def test_timings_json_follows_the_schema(smoke_profiles):
     assert [row["rung"] for row in timings["rungs"]] == list(SMOKE_RUNGS)
     assert timings["baseline"] == "v1"
     assert timings["environment"]["OPENBLAS_NUM_THREADS"] in ("1", "unset")
+    # The smoke run is --quick: the quick size, as this repository's pyproject.toml says.
+    assert timings["size"] == {"n_polygons": 200, "n_points": 20}
+    build = timings["environment"]["build"]
+    assert build["distribution"] == "poly-match"
+    assert build["version"] == version("poly-match")
+    assert build["imported_from"] == poly_match.__file__
 
 
 def test_markdown_table_has_a_row_per_rung(smoke_profiles):
