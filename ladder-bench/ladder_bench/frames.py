@@ -1,6 +1,7 @@
 """Cleaning py-spy's folded stacks (``frame;frame;... count``, each frame
 ``function (file:line)``, or ``function (file)`` with ``--nolineno``) before anything is
-drawn or compared from them.
+drawn or compared from them; perf's, once ``ladder_bench.perf`` has named their frames
+the same way, go through the same cleaning.
 
 py-spy ``--native`` leaves Rust frames in three forms, all turned into the names in the
 source by rustfilt (a real demangler, run once per recording on every distinct name):
@@ -9,7 +10,8 @@ source by rustfilt (a real demangler, run once per recording on every distinct n
   their hash: ``alloc::raw_vec::RawVecInner$LT$A$GT$::finish_grow::h3888abcd01234567``.
   The mangled symbol is rebuilt from the parts (``_ZN`` + each part length-prefixed +
   ``E``) for rustfilt, which drops the hash (it changes from build to build);
-- v0 symbols left whole: ``_RNvCs...``, handed to rustfilt as they are;
+- v0 symbols left whole, ``_RNvCs...``, and legacy ones left whole, ``_ZN...E``,
+  handed to rustfilt as they are (a C++ symbol comes back from it unchanged);
 - addresses of code with no symbol, ``0x7f25dc04524a (libc.so.6)``: the address differs
   from sample to sample within one function, so such frames become the library's name,
   ``[libc.so.6]`` (``[unknown]`` when py-spy does not know the library either). At the
@@ -28,9 +30,13 @@ from collections import Counter
 from pathlib import Path
 
 LEGACY_HASH = re.compile(r"::h[0-9a-f]{16}$")
+LEGACY_SYMBOL = re.compile(r"_ZN[\w$.]+E")
 LEGACY_PART = re.compile(r"[\w$.]+")
 V0_SYMBOL = re.compile(r"_R[\w$]+")
 ADDRESS = re.compile(r"0x[0-9a-f]+")
+# The first frame of each stack py-spy records with --threads: the OS thread id (a
+# pthread id in hex where py-spy does not know it) and the Python thread's name.
+THREAD_FRAME = re.compile(r"thread \((?P<id>\d+|0x[0-9a-fA-F]+)\)(: .*)?")
 INSTALL_FOLDERS = ("/site-packages/", "/dist-packages/")
 
 
@@ -42,6 +48,23 @@ def stacks(folded: str) -> list[tuple[list[str], int]]:
         if stack:
             parsed.append((stack.split(";"), int(count)))
     return parsed
+
+
+def by_thread(folded: str) -> tuple[str, Counter[int]]:
+    """py-spy's ``--threads`` stacks without their first frame (``thread (ID): name``),
+    and how many samples each thread had, by OS thread id."""
+    threads: Counter[int] = Counter()
+    lines = []
+    for line in folded.splitlines():
+        first, _, rest = line.partition(";")
+        thread = THREAD_FRAME.fullmatch(first)
+        if thread is None or not rest:
+            lines.append(line)
+            continue
+        if thread["id"].isdigit():
+            threads[int(thread["id"])] += int(rest.rpartition(" ")[2])
+        lines.append(rest)
+    return "".join(f"{line}\n" for line in lines), threads
 
 
 def holds(stack: list[str], function: str) -> bool:
@@ -72,7 +95,7 @@ def clean(folded: str, rustfilt: str, root: Path) -> str:
 def mangled(function: str) -> str | None:
     """The mangled Rust symbol behind a function name as py-spy prints it, or None if it
     is not a mangled one."""
-    if V0_SYMBOL.fullmatch(function):
+    if V0_SYMBOL.fullmatch(function) or LEGACY_SYMBOL.fullmatch(function):
         return function
     parts = function.split("::")
     if (

@@ -34,7 +34,11 @@ def rustfilt():
         ("_$LT$$u5b$T$u3b$$u20$3$u5d$$u20$as$u20$core..fmt..Debug$GT$::fmt::h0123456789abcdef "
          "(mod.rs:9)",
          "<[T, 3] as core::fmt::Debug>::fmt (mod.rs:9)"),
-        # v0 symbols, left whole
+        # v0 symbols, left whole; legacy ones left whole (where perf did not demangle)
+        ("_ZN13poly_match_rs8matching4Grid13best_match_by17h0123456789abcdefE",
+         "poly_match_rs::matching::Grid::best_match_by"),
+        # a C++ symbol: rustfilt leaves it as it is
+        ("_ZNSt6vectorIiSaIiEE9push_backERKi", "_ZNSt6vectorIiSaIiEE9push_backERKi"),
         ("_RNvNtCs1234_7mycrate8geometry19find_close_polygons (geometry.rs:3)",
          "mycrate::geometry::find_close_polygons (geometry.rs:3)"),
         ("_RNvXCs1234_7mycrateNtCs1234_7mycrate4GridNtNtCs5678_4core5clone5Clone5clone (grid.rs:7)",
@@ -85,3 +89,23 @@ def test_unnamed_frames_below_the_first_named_one_go(rustfilt):
         "0x7f05 (libc.so.6) 1\n"
     )
     assert frames.clean(folded, rustfilt, REPO) == ("main (v1.py:1);[libc.so.6] 5\n[libc.so.6] 1\n")
+
+
+def test_py_spys_thread_frames_go_and_count_each_threads_samples():
+    folded = (
+        "thread (14620): MainThread;<module> (t.py:11);loop (t.py:10) 10\n"
+        "thread (14622): Thread-1 (loop);Thread._bootstrap (threading.py:1002) 4\n"
+        "thread (14620): MainThread;<module> (t.py:11) 1\n"
+        "thread (0x7F25DC045240): Thread-2;f (t.py:3) 2\n"
+        "main (t.py:1) 5\n"
+    )
+    stacks, threads = frames.by_thread(folded)
+    assert stacks == (
+        "<module> (t.py:11);loop (t.py:10) 10\n"
+        "Thread._bootstrap (threading.py:1002) 4\n"
+        "<module> (t.py:11) 1\n"
+        "f (t.py:3) 2\n"
+        "main (t.py:1) 5\n"
+    )
+    # A thread known by its pthread id only (not an OS thread id) is not counted.
+    assert threads == {14620: 11, 14622: 4}
