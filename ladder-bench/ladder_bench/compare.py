@@ -147,14 +147,19 @@ def diff_flamegraphs(ladder, workspace: Path, sides: list[Side], rungs, samples,
     folded.mkdir(exist_ok=True)
     summaries = {}
     for rung in rungs:
-        recorded: dict[str, list[str]] = {side.label: [] for side in sides}
-        for index in range(flamediff.RECORDINGS):
-            for side in sides if index % 2 == 0 else sides[::-1]:
-                recording = profiling.record_folded(
-                    workspace, str(side.python), ladder.path, rung, 2, 150
-                )
-                (folded / f"{rung}.{side.label}.{index}.folded").write_text(recording.folded)
-                recorded[side.label].append(recording.folded)
+        pythons = {side.label: str(side.python) for side in sides}
+        try:
+            recorded, notes = profiling.record_sides(
+                workspace, pythons, ladder.path, rung, flamediff.RECORDINGS
+            )
+        except profiling.ProfilingError as error:  # the rest of the comparison stands
+            print(f"   {rung}: no differential flamegraph: {error}", flush=True)
+            continue
+        for note in notes:
+            print(f"   {rung}: note: {note}", flush=True)
+        for label, recordings in recorded.items():
+            for index, recording in enumerate(recordings):
+                (folded / f"{rung}.{label}.{index}.folded").write_text(recording)
         svg = out / "diff" / f"{rung}.svg"
         times = {label: samples[label][rung] for label in recorded}
         summaries[rung] = flamediff.diff_flamegraph(
