@@ -22,6 +22,7 @@ rung's call where the Python frames are named.
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,12 +86,11 @@ def problem(perf: str | None) -> str | None:
         return (
             f"perf is not installed: {ENABLE}" if sys.platform == "linux" else "perf is Linux only"
         )
+    options = ["--quiet", "--event", "cpu-clock", "--no-buildid-cache"]
     try:
-        completed = subprocess.run(
-            [perf, "record", "--quiet", "--event", "cpu-clock", "--no-buildid-cache",
-             "--output", "/dev/null", "--", "true"],
-            capture_output=True, text=True,
-        )  # fmt: skip
+        with tempfile.TemporaryDirectory() as scratch:
+            data = Path(scratch) / "perf.data"
+            completed = _perf(perf, data, "record", *options, "--", "true")
     except OSError as error:
         return f"perf could not start: {error}"
     if completed.returncode == 0:
@@ -107,14 +107,11 @@ def refusal(stderr: str) -> str:
 
 def record(perf: str, pid: int, seconds: float, rate: int, data: Path, jit: bool) -> None:
     """Sample every thread of ``pid`` for ``seconds`` into ``data``."""
-    command = [perf, "record", "--event", "cpu-clock", "--freq", str(rate),
-               "--call-graph", "dwarf", "--no-buildid-cache", "--pid", str(pid),
-               "--output", str(data)]  # fmt: skip
+    options = ["--event", "cpu-clock", "--freq", str(rate), "--call-graph", "dwarf"]
     if jit:  # the jitdump's timestamps are of this clock
-        command += ["--clockid", "monotonic"]
-    completed = subprocess.run(
-        [*command, "--", "sleep", str(seconds)], capture_output=True, text=True
-    )
+        options += ["--clockid", "monotonic"]
+    options += ["--no-buildid-cache", "--pid", str(pid)]
+    completed = _perf(perf, data, "record", *options, "--", "sleep", str(seconds))
     if completed.returncode != 0 or not data.is_file():
         raise PerfError(
             refusal(f"{completed.stderr}\nperf record exited with {completed.returncode}")
@@ -127,9 +124,9 @@ def script(perf: str, data: Path, pid: int, jit: bool) -> str:
     try:
         if jit and Path(f"/tmp/jit-{pid}.dump").is_file():
             injected = data.with_suffix(".jit.data")
-            _run([perf, "inject", "--jit", "--input", str(data), "--output", str(injected)])
+            _run(perf, injected, "inject", "--jit", "--input", str(data))
             data = injected
-        return _run([perf, "script", "--fields", "tid,ip,sym,dso", "--input", str(data)])
+        return _run(perf, data, "script", "--fields", "tid,ip,sym,dso")
     finally:
         # CPython writes its jitdump to /tmp, and perf inject one library per Python
         # function beside it: a thousand files of this process, of no use now.
@@ -184,11 +181,23 @@ def fold(samples: list[Sample], main_thread: int, rung: str, call_frame: str) ->
     )
 
 
-def _run(command: list[str]) -> str:
-    completed = subprocess.run(command, capture_output=True, text=True)
+def _perf(perf: str, data: Path, command: str, *arguments: str):
+    """``perf COMMAND``, reading (``script``) or writing ``data``, with its cache of the
+    libraries it saw (the "build-id cache", ``~/.debug`` by default, where ``perf
+    inject`` would leave a copy of every Python function's library) beside ``data``."""
+    cache = data.parent / "build-id-cache"
+    io = "--input" if command == "script" else "--output"
+    return subprocess.run(
+        [perf, "--buildid-dir", str(cache), command, io, str(data), *arguments],
+        capture_output=True,
+        text=True,
+    )
+
+
+def _run(perf: str, data: Path, command: str, *arguments: str) -> str:
+    completed = _perf(perf, data, command, *arguments)
     if completed.returncode != 0:
-        raise PerfError(f"{Path(command[0]).name} {command[1]} failed: "
-                        f"{_first_line(completed.stderr)}")  # fmt: skip
+        raise PerfError(f"perf {command} failed: {_first_line(completed.stderr)}")
     return completed.stdout
 
 
