@@ -527,12 +527,12 @@ def section(out: Path, profiles: list[Profile], descriptions: dict[str, str]) ->
 
 def _intro(recordings: list[Recording]) -> str:
     parts = [
-        "Each rung recorded in the harness's child, attached once it has built the workload "
-        "and warmed up: py-spy `--native`, or Linux perf (`cpu-clock`, DWARF call graphs) "
-        f"where threads py-spy cannot see (rayon's, OpenMP's) used over {UNSEEN_SHARE:.0%} "
-        "of the CPU; perf puts those threads under `<rung> [worker threads]`. The note "
-        "under each graph says which, and the share of its samples inside the rung's own "
-        "call, not the harness's timing loop around it."
+        "Each rung is recorded in the harness's child, attached once it has built the "
+        "workload and warmed up: with py-spy `--native`, or with Linux perf (`cpu-clock`, "
+        "DWARF call graphs) where threads py-spy cannot see (rayon's, OpenMP's) used over "
+        f"{UNSEEN_SHARE:.0%} of the CPU; perf puts those threads under `<rung> [worker "
+        "threads]`. The note under each graph says which, and the share of its samples "
+        "inside the rung's own call, not the harness's timing loop around it."
     ]
     if any(not r.attached for r in recordings):
         parts.append(
