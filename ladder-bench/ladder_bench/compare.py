@@ -224,6 +224,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     ladder, workspace, started = args.ladder, args.workspace, time.perf_counter()
+    report.begin_run(workspace)
     steps = 2 if args.instructions_only else 4 - args.no_flamegraphs
     step = iter(range(1, steps + 1))
 

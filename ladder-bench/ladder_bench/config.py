@@ -61,6 +61,7 @@ class Rung:
     answer: str | None = None
     extra: str | None = None
     sizes: list[dict] | None = None  # None: every size of the sweep
+    profiler: str | None = None  # "py-spy", "perf" or "auto"; None: the command's choice
     kind: str = "rung"  # or "peer", "sweep-rung"
 
     def resolve_call(self):
@@ -159,7 +160,8 @@ TOP_LEVEL_KEYS = {
     "peers": "a list of rungs",
     "sweep-rungs": "a list of rungs",
 }
-RUNG_KEYS = ("name", "call", "workload", "description", "answer", "extra", "sizes")
+RUNG_KEYS = ("name", "call", "workload", "description", "answer", "extra", "sizes", "profiler")
+PROFILERS = ("auto", "py-spy", "perf")
 REQUIRED_RUNG_KEYS = {  # and an example of each, for the message that asks for it
     "name": '"v2"',
     "call": '"module:function"',
@@ -308,6 +310,11 @@ def _check_rung(entry, kind: str, key: str, number: int, path: Path) -> None:
             _check_spec(entry[hook], where, hook, path)
     if "sizes" in entry:
         _check_sizes(entry["sizes"], f"{where} sizes", path)
+    if "profiler" in entry and entry["profiler"] not in PROFILERS:
+        raise ConfigError(
+            f"{where} profiler = {entry['profiler']!r}: not one of {', '.join(PROFILERS)}; "
+            f"fix it {fix}"
+        )
 
 
 def _check_names(config: Config) -> None:

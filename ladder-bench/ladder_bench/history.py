@@ -275,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     if asv(conf, workspace, "publish", "--html-dir", str(site)) != 0:
         return 1
     offline(site)
+    report.begin_run(workspace)
     report.publish(out, section(out, args.range, args.machine))
     progress(f"Wrote the asv site into {site} in {time.perf_counter() - started:.0f}s.")
     return run_status

@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ladder, rungs = config.from_options(parser, args, args.rungs)
     out, workspace = args.out.resolve(), args.workspace
+    report.begin_run(workspace)
     size = ladder.quick_size if args.quick else args.size or ladder.default_size
     started = time.perf_counter()
     print(f"== instructions per call under callgrind, {size}", flush=True)

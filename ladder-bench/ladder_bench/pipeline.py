@@ -64,7 +64,7 @@ class Mode:
         # Samples per second and whole seconds per recording (py-spy takes no fractions):
         # at least 200 samples either way.
         self.profile_rate, self.profile_seconds = (200, 2) if quick else (100, 4)
-        self.profiler = "auto"
+        self.profiler = None  # each rung's own choice, else auto
         if options is not None:
             self.profile_rate = options.profile_rate or self.profile_rate
             self.profile_seconds = options.profile_seconds or self.profile_seconds
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     report.publish(out, environment.section(env))
 
     if not args.no_profiles:
-        announce(f"profiling {len(rungs)} rungs with py-spy --native")
+        announce(f"profiling {len(rungs)} rungs (py-spy; perf where native threads work)")
         profile_all(ladder, rungs, out, mode, args.workspace)
     if criterion_on:
         announce("criterion benches of the Rust core (cargo bench)")
@@ -218,7 +218,7 @@ def profile_all(ladder: config.Config, rungs: list, out: Path, mode: Mode, works
         # Found (or installed) first: cargo's messages must not split a rung's progress line.
         tools.inferno(workspace)
         recorder = profiling.Recorder(
-            workspace, mode.profile_seconds, mode.profile_rate, mode.profiler
+            workspace, mode.profile_seconds, mode.profile_rate, mode.profiler or "auto"
         )
     except tools.Missing as error:
         recorder, missing = None, f"no flamegraphs: {error}"
@@ -227,7 +227,7 @@ def profile_all(ladder: config.Config, rungs: list, out: Path, mode: Mode, works
         if recorder is None:
             profile = profiling.unrecorded(rung.name, flamegraphs, missing)
         else:
-            choice = getattr(rung, "profiler", None)  # a rung's own, once config.py has one
+            choice = mode.profiler or rung.profiler  # the command line's, else the rung's
             try:
                 profile = recorder.profile(
                     ladder.path, rung.name, descriptions[rung.name], flamegraphs, size, choice

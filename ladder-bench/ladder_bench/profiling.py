@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cli, frames, harness, perf, tools
+from . import cli, config, frames, harness, perf, tools
 
 MIN_SAMPLES = 200
 MEASURED_SHARE = 0.9
@@ -61,7 +61,7 @@ RETRY_FACTORS = (2, 4)  # a short recording is redone this many times longer, in
 TITLE_CHARACTERS = 80
 MEASURED_FRAME = harness.run_calls.__qualname__  # the harness's timing loop
 CALL_FRAME = "prepare.<locals>.<lambda>"  # the rung's call, as harness.prepare makes it
-PROFILERS = ("auto", "py-spy", "perf")
+PROFILERS = config.PROFILERS
 PERMISSION_DENIED = re.compile(r"permission denied|operation not permitted", re.IGNORECASE)
 FIX = "raise --profile-seconds or --profile-rate"
 
@@ -87,9 +87,9 @@ def add_options(parser) -> None:
     parser.add_argument(
         "--profiler",
         choices=PROFILERS,
-        default="auto",
-        help="py-spy, or perf, for every rung; auto (the default): py-spy, and perf where "
-        f"threads py-spy cannot see use over {UNSEEN_SHARE:.0%} of the CPU",
+        help="py-spy, or perf, for every rung; auto: py-spy, and perf where threads py-spy "
+        f"cannot see use over {UNSEEN_SHARE:.0%}% of the CPU (default: a rung's own "
+        "`profiler` key, else auto)",
     )
 
 
@@ -580,6 +580,9 @@ def _ready_child(python: str, request: dict, rung: str, options: list[str] = ())
                 stderr=err,
                 text=True,
                 env=harness.bench_environ(),
+                # As the timing and check children: in an empty folder, so the build
+                # imported is the installed one, never a package the current folder holds.
+                cwd=scratch,
             )
         try:
             while harness.READY not in stdout.read_text().splitlines():

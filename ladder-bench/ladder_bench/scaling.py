@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         defaults.budget if args.budget is None else args.budget,
         defaults.min_time if args.min_time is None else args.min_time,
     )
+    report.begin_run(args.workspace)
     started = time.perf_counter()
     names = [approach.name for approach in approaches]
     result = run(args.out.resolve(), args.workspace, ladder, settings, names)

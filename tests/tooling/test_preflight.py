@@ -417,6 +417,8 @@ def test_exact_agreement_on_arrays():
         ('baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w" }]\n'
          "[tool.ladder-bench.instruction-gate.rungs]\nb = 2.0",
          "[tool.ladder-bench.instruction-gate.rungs] 'b' is not a declared rung"),
+        ('baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w", '
+         'profiler = "perff" }]', "rung 'a' profiler = 'perff': not one of auto, py-spy, perf"),
         ("baseline = 3\nrungs = []", "baseline = 3: not a rung's name (a string)"),
         ('baseline = "a"', "declares no rungs"),
     ],

@@ -28,7 +28,7 @@ def second_profiles(tmp_path_factory):
     tools.inferno(ROOT), tools.rustfilt(ROOT)
     env = {
         **os.environ,
-        "PATH": f"{ROOT / 'target' / 'tools' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "PATH": f"{ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ['PATH']}",
     }
     completed = subprocess.run(command, capture_output=True, text=True, env=env)
     assert completed.returncode == 0, completed.stdout + completed.stderr
