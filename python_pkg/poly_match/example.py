@@ -2,9 +2,9 @@
 the Python rungs share (the Rust rungs check theirs in ``rust_crate/src/python/convert.rs``,
 with the same messages: the argument's name, a list's index, numbers as ``repr``).
 
-With the defaults it is the seed's example, draw for draw: ``RandomState(6)``,
+With the defaults it is the original's example, draw for draw: ``RandomState(6)``,
 100 points on a shuffled integer grid, 1000 copies of one quarter-circle polygon
-at random integer offsets in a 100 x 100 square. Other sizes keep the seed's
+at random integer offsets in a 100 x 100 square. Other sizes keep the original's
 density (1000 polygons per 100 x 100) unless ``extent`` says otherwise. ``far_outliers``
 moves the last polygons far away, to stretch the polygons' bounding box as a stray
 record would.
@@ -31,7 +31,7 @@ FAR_OFFSET = 1e12
 
 
 def generate_one_polygon(polygon_type: PolygonType[PolygonT]) -> PolygonT:
-    """The seed's template polygon: a quarter circle sampled every 0.1 along x."""
+    """The original's template polygon: a quarter circle sampled every 0.1 along x."""
     x = np.arange(0.0, 1.0, 0.1)
     y = np.sqrt(1.0 - x**2)
     return polygon_type(x=x, y=y)
@@ -83,7 +83,7 @@ def generate_example(
 
 
 def as_points(points: object) -> np.ndarray:
-    """``points`` as an (N, 2) float64 array: a float64 array passes through, the seed's
+    """``points`` as an (N, 2) float64 array: a float64 array passes through, the original's
     list of 1-D arrays is stacked, other real dtypes are converted. Anything else is a
     TypeError or ValueError, as is NaN or infinity."""
     if np.asarray(points).dtype.kind not in "fiu":

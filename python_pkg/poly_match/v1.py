@@ -1,4 +1,4 @@
-"""Baseline: pure Python over numpy, one polygon and one point at a time (the seed's v1)."""
+"""Baseline: pure Python over numpy, one polygon and one point at a time (the original's v1)."""
 
 import math
 from dataclasses import dataclass, field
@@ -48,7 +48,7 @@ def find_close_polygons(
 ) -> list[Polygon]:
     close_polygons = []
     for poly in polygon_subset:
-        # hypot, where the seed takes np.linalg.norm: it neither underflows nor
+        # hypot, where the original takes np.linalg.norm: it neither underflows nor
         # overflows, so "closer than max_dist" holds for a max_dist of any size.
         if math.hypot(*(poly.center - point)) < max_dist:
             close_polygons.append(poly)

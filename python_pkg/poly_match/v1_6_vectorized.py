@@ -1,6 +1,6 @@
 """numpy vectorization, a lot: all distances as one matrix, the best polygon by argmin.
 
-The seed's version (by @dangrie158) returned the point's index instead of the point
+The original's version (by @dangrie158) returned the point's index instead of the point
 and matched points that have no polygon in range; both are fixed here.
 """
 

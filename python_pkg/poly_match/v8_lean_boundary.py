@@ -24,7 +24,7 @@ generate_example = partial(example.generate_example, Polygon)
 
 def main(polygons, points, max_dist=MAX_DIST):
     # A float64 (N, 2) array goes straight to Rust, which checks its values once, as
-    # as_points would; anything else (the seed's list of arrays, integers, an empty array
+    # as_points would; anything else (the original's list of arrays, integers, an empty array
     # of another shape) as_points converts or rejects first, as on every other rung.
     is_points = isinstance(points, np.ndarray) and points.dtype == np.float64
     if not (is_points and points.ndim == 2 and points.shape[1] == 2):

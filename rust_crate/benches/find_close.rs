@@ -63,7 +63,7 @@ fn polygon_containers(c: &mut Criterion) {
     group.finish();
 }
 
-/// The seed's open question: does skipping the square root matter? (sqrt is the baseline.)
+/// The original's open question: does skipping the square root matter? (sqrt is the baseline.)
 fn distance_test(c: &mut Criterion) {
     let (polygons, points) = common::example(6);
     let mut group = c.benchmark_group("distance_test");

@@ -19,7 +19,7 @@ impl Point {
         Self { x, y }
     }
 
-    /// Euclidean distance, with the square root per polygon the seed takes. Where the
+    /// Euclidean distance, with the square root per polygon the original takes. Where the
     /// squared distance underflows into subnormals (losing precision) or overflows,
     /// `hypot`, which scales internally, is exact instead; elsewhere it costs far more
     /// than the square root.
@@ -205,7 +205,7 @@ impl Polygon {
         &self.y
     }
 
-    /// The mean of the vertices (what the seed calls the center; not the
+    /// The mean of the vertices (what the original calls the center; not the
     /// area centroid).
     pub fn center(&self) -> Point {
         self.center
@@ -217,7 +217,7 @@ impl Polygon {
     }
 }
 
-/// The shoelace area, in the seed's form `0.5 * |x . roll(y, 1) - y . roll(x, 1)|`.
+/// The shoelace area, in the original's form `0.5 * |x . roll(y, 1) - y . roll(x, 1)|`.
 fn shoelace_area(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len();
     let previous = |i: usize| if i == 0 { n - 1 } else { i - 1 };
@@ -253,7 +253,7 @@ pub fn find_close_polygons<P: AsRef<Polygon>>(
         .collect())
 }
 
-/// The same search with a distance (a square root) per polygon, as the seed's v2 and
+/// The same search with a distance (a square root) per polygon, as the original's v2 and
 /// v3 do it. Kept so the bindings' ladder and the benches can show what that costs.
 pub fn find_close_polygons_sqrt<P: AsRef<Polygon>>(
     polygons: &[P],
@@ -279,7 +279,7 @@ mod tests {
         Polygon::new(vec![x, x + 1.0, x + 1.0, x], vec![y, y, y + 1.0, y + 1.0]).unwrap()
     }
 
-    /// The seed's example polygon: a quarter circle sampled every 0.1 along x.
+    /// The original's example polygon: a quarter circle sampled every 0.1 along x.
     fn seed_polygon() -> Polygon {
         let x: Vec<f64> = (0..10).map(|i| f64::from(i) * 0.1).collect();
         let y = x.iter().map(|x| (1.0 - x * x).sqrt()).collect();

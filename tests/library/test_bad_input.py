@@ -171,7 +171,7 @@ POINTS_CASES = [
 # Only main converts: documented conversions of the points it accepts.
 MAIN_ONLY_CASES = [
     ("int dtype (converted)", POINTS.astype(np.int64), 10.0, OK),
-    ("list of 1-D arrays (the seed's form)", list(POINTS), 10.0, OK),
+    ("list of 1-D arrays (the original's form)", list(POINTS), 10.0, OK),
     ("empty list", [], 10.0, OK),
     # Before: v8 handed any float64 2-D array to Rust, which refused this one and wrote
     # the shape as [3, 3]; every other rung converts the first and says (3, 3).

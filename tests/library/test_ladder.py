@@ -1,4 +1,4 @@
-"""Every rung of the ladder gives the oracle's answer, and the seed's known answers."""
+"""Every rung of the ladder gives the oracle's answer, and the original's known answers."""
 
 from types import ModuleType
 
@@ -140,7 +140,7 @@ class TestSeedKnownAnswers:
 
     def test_point_0_25_gets_the_polygon_at_9_27(self, rung):
         # Every polygon of the example is the same shape shifted, so the smallest area
-        # is a tie broken by rounding: the seed's answer, the polygon whose first vertex
+        # is a tie broken by rounding: the original's answer, the polygon whose first vertex
         # is (9, 27), is one of the tied polygons (its own test passed with rtol=0.1).
         # Each rung must pick a polygon near (0, 25) whose area equals that polygon's.
         polygons, points = rung.generate_example()

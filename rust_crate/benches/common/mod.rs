@@ -1,7 +1,7 @@
 //! The benches' workload: the same shape as the Python example
 //! (`python_pkg/poly_match/example.py`), built in Rust.
 //!
-//! 1000 copies of the seed's quarter-circle polygon at random integer offsets in a
+//! 1000 copies of the original's quarter-circle polygon at random integer offsets in a
 //! 100 x 100 square, and 100 points on a shuffled integer grid. The draws come from a
 //! small seeded generator (splitmix64), not numpy's `RandomState`, so the polygons sit
 //! elsewhere than in the Python example; the work per call is the same.
@@ -40,7 +40,7 @@ impl SplitMix64 {
     }
 }
 
-/// The seed's template: a quarter circle sampled every 0.1 along x.
+/// The original's template: a quarter circle sampled every 0.1 along x.
 pub fn template_polygon(vertices: usize) -> Polygon {
     let x: Vec<f64> = (0..vertices).map(|i| i as f64 / vertices as f64).collect();
     let y = x.iter().map(|x| (1.0 - x * x).sqrt()).collect();

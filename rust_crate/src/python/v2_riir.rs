@@ -1,4 +1,4 @@
-//! v2, the naive translation: the seed's Python `find_close_polygons`, line for
+//! v2, the naive translation: the original's Python `find_close_polygons`, line for
 //! line in Rust. It still asks Python for every polygon's `center` attribute.
 
 use pyo3::prelude::*;

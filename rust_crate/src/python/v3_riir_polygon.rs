@@ -1,6 +1,6 @@
 //! v3, `Polygon` as a Rust pyclass: the geometry lives in Rust, so the search
 //! reads each center without calling back into Python, and runs in the core.
-//! It still takes a square root per polygon, as the seed's v3 does.
+//! It still takes a square root per polygon, as the original's v3 does.
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
