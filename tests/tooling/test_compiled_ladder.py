@@ -7,6 +7,7 @@ its path with that virtualenv not on PATH. Then bench, compare, history and scal
 the usual mistakes, each of which must fail fast with one line and no traceback.
 """
 
+import itertools
 import json
 import os
 import re
@@ -119,9 +120,16 @@ def bench(project, tmp_path_factory) -> Path:
 
 def table(markdown: str) -> tuple[list[str], list[list[str]]]:
     """The header and the rows of the first markdown table in ``markdown``."""
-    rows = [line for line in markdown.splitlines() if line.startswith("|")]
+    lines = itertools.dropwhile(lambda line: not line.startswith("|"), markdown.splitlines())
+    rows = itertools.takewhile(lambda line: line.startswith("|"), lines)
     cells = [[cell.strip() for cell in row.strip().strip("|").split("|")] for row in rows]
-    return cells[0], [row for row in cells[2:]]
+    return cells[0], cells[2:]
+
+
+def table_after(markdown: str, heading: str) -> dict[str, dict[str, str]]:
+    """The first table after the line starting with ``heading``, as rung -> column -> cell."""
+    header, rows = table(markdown[markdown.index(heading) :])
+    return {row[0]: dict(zip(header, row, strict=True)) for row in rows}
 
 
 def share_in(folded: str, function: str) -> tuple[float, int]:
@@ -181,24 +189,49 @@ def test_the_rayon_rungs_profile_is_mostly_its_worker_function(bench):
     assert share_in(baseline.read_text(), WORKER)[0] == 0
 
 
-def test_compare_flags_the_slower_commits_rung(project, tmp_path):
+@pytest.fixture(scope="module")
+def compared(project, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    out = tmp_path_factory.mktemp("compare")
     completed, seconds = project.run(
-        "compare", "HEAD~1", "HEAD", "--workspace", project.workspace, "--out", tmp_path,
+        "compare", "HEAD~1", "HEAD", "--workspace", project.workspace, "--out", out,
         "--quick", "--rungs", "v3,v4", "--rounds", "3", "--seconds", "0.2",
     )  # fmt: skip
     print(f"\nladder-bench compare: {seconds:.0f}s")
     assert "Traceback" not in output(completed), output(completed)[-6000:]
-    # The gate: v4 does twice the work, v3 the same.
+    return completed, out
+
+
+def test_compare_flags_the_slower_commits_rung(compared):
+    completed, out = compared
+    # The gate: the parallel rung does twice the work, the serial one the same.
     assert completed.returncode == 1, output(completed)[-6000:]
     assert re.search(r"gate failed: v4$", completed.stderr, re.IGNORECASE | re.MULTILINE), (
         completed.stderr[-3000:]
     )
-    header, rows = table((tmp_path / "compare.md").read_text().partition("\n\n")[2])
-    by_rung = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
-    assert set(by_rung) == {"v3", "v4"}
-    grew = float(by_rung["v4"]["change"].rstrip("%"))
-    assert grew > 30, by_rung["v4"]
-    assert abs(float(by_rung["v3"]["change"].rstrip("%"))) < 1, by_rung["v3"]
+    report = (out / "compare.md").read_text()
+    gate = table_after(report, "Instructions per call")
+    assert set(gate) == {"v3", "v4"}
+    assert 95 < float(gate["v4"]["change"].strip("+%")) < 105, gate["v4"]
+    assert abs(float(gate["v3"]["change"].strip("+%"))) < 1, gate["v3"]
+    # Its time too, well beyond the noise of interleaved rounds.
+    walltime = table_after(report, "| rung | before | now |")
+    assert float(walltime["v4"]["change"].strip("+%")) > 30, walltime["v4"]
+
+
+def test_compares_differential_flamegraph_finds_the_worker_grew(compared):
+    """The slower commit's extra time is in rayon's threads, in the worker function: the
+    differential flamegraph must see those threads to say so."""
+    _, out = compared
+    grown = {
+        rung: [
+            change["function"]
+            for change in json.loads((out / "diff" / f"{rung}.json").read_text())["significant"]
+            if WORKER in change["function"] and change["change_seconds"] > 0
+        ]
+        for rung in ("v3", "v4")
+    }
+    assert grown["v4"], json.loads((out / "diff" / "v4.json").read_text())["significant"][:5]
+    assert not grown["v3"], grown["v3"]
 
 
 def history_graphs(site: Path, rung: str) -> dict[str, dict[str, float]]:
