@@ -90,16 +90,15 @@ def project(tmp_path_factory) -> Project:
     assert source.count(PARALLEL_MAP) == 1, "src/lib.rs changed: update PARALLEL_MAP"
     lib.write_text(source.replace(PARALLEL_MAP, PARALLEL_MAP_TWICE))
     git(workspace, "commit", "--quiet", "-am", "v4: every row counted twice (slower)")
-    # The checkout's build, as the user would install it (maturin, through pip).
-    build_env = fresh_install.user_environ(CARGO_TARGET_DIR=str(CARGO_TARGET))
-    fresh_install.run(
-        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", workspace], env=build_env
-    )
+    # The checkout's build, as the user would install it (maturin, through pip), in the
+    # shared cargo folder; history's builds use it too (it honours CARGO_TARGET_DIR),
+    # compare's have their own.
+    env = fresh_install.user_environ(CARGO_TARGET_DIR=str(CARGO_TARGET))
+    fresh_install.run([venv / "bin" / "python", "-m", "pip", "install", "-q", workspace], env=env)
     print(
         f"\nfixture: ladder-bench installed in {installed - started:.0f}s, "
         f"pair_count built in {time.perf_counter() - installed:.0f}s"
     )
-    env = fresh_install.user_environ(CARGO_TARGET_DIR=str(CARGO_TARGET))
     # inferno and rustfilt where this repository's own runs installed them (a user may
     # have them on PATH too): otherwise each fresh copy would cargo-install its own.
     tools = fresh_install.ROOT / ".tools" / "bin"
