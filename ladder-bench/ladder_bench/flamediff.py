@@ -92,7 +92,11 @@ class FunctionChange:
 
 def in_calls(folded: str, measured_frame: str) -> list[tuple[list[str], int]]:
     """The stacks inside the harness's measured calls."""
-    return [(s, count) for s, count in frames.stacks(folded) if frames.holds(s, measured_frame)]
+    return [
+        (s, count)
+        for s, count in frames.stacks(folded)
+        if frames.in_measured_calls(s, measured_frame)
+    ]
 
 
 def overdispersion(sides: list[Sampled], functions) -> float:

@@ -72,6 +72,17 @@ def holds(stack: list[str], function: str) -> bool:
     return any(frame.partition(" (")[0] == function for frame in stack)
 
 
+# The frame perf's recordings hang the rung's other threads under (``<rung> [worker
+# threads]``): perf attaches once the calls run, so their samples are of the calls.
+WORKER_THREADS = "[worker threads]"
+
+
+def in_measured_calls(stack: list[str], measured_frame: str) -> bool:
+    """Whether a stack is of the measured calls: under ``measured_frame``, or on one of the
+    rung's worker threads (placed at the root where perf names no Python frames)."""
+    return holds(stack, measured_frame) or any(f.endswith(f" {WORKER_THREADS}") for f in stack)
+
+
 def clean(folded: str, rustfilt: str, root: Path) -> str:
     """``folded`` with every frame cleaned (see the module's doc) and the stacks that
     became identical merged; ``rustfilt`` is the program, ``root`` the repository."""

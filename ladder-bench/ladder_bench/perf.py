@@ -170,7 +170,7 @@ def fold(samples: list[Sample], main_thread: int, rung: str, call_frame: str) ->
     folded: Counter[str] = Counter(";".join(stack) for stack in main)
     for is_main, stack in stacks:
         if not is_main:
-            threads = [*under, f"{rung} [worker threads]", *(_name(f) for f in stack)]
+            threads = [*under, f"{rung} {frames.WORKER_THREADS}", *(_name(f) for f in stack)]
             folded[";".join(threads)] += 1
     return Folded(
         folded="".join(f"{stack} {count}\n" for stack, count in folded.items()),

@@ -356,37 +356,63 @@ def record_sides(
     seconds: int = 2,
     rate: int = 150,
 ):
-    """For a differential flamegraph: ``recordings`` py-spy recordings of ``rung`` with
-    each of ``pythons`` (label: interpreter, another commit's virtualenv, say),
-    interleaved (a b b a ...), without line numbers (the frames of two commits must
-    match where the code did not change). Their cleaned folded stacks by label, and
-    notes (a short recording, threads py-spy cannot see); a ProfilingError if a side
-    could not be recorded."""
-    recorded: dict[str, list[str]] = {label: [] for label in pythons}
+    """For a differential flamegraph: ``recordings`` recordings of ``rung`` with each of
+    ``pythons`` (label: interpreter, another commit's virtualenv, say), interleaved
+    (a b b a ...), without line numbers (the frames of two commits must match where the
+    code did not change). py-spy records, unless a recording finds threads it cannot see
+    doing more than UNSEEN_SHARE of the work: then perf records them all again, both
+    sides alike. Their cleaned folded stacks by label, and notes (a short recording,
+    threads not seen); a ProfilingError if a side could not be recorded."""
     recorders = {
-        label: Recorder(workspace, seconds, rate, "py-spy", python, ("--nolineno",), "")
+        label: Recorder(workspace, seconds, rate, "auto", python, ("--nolineno",), "")
         for label, python in pythons.items()
     }
+    recorded, notes, unseen = _interleaved(recorders, config_path, rung, recordings, "py-spy")
+    if unseen is not None:
+        reason = next(iter(recorders.values())).perf_problem()
+        if reason is None:
+            recorded, notes, _ = _interleaved(recorders, config_path, rung, recordings, "perf")
+            notes.append(
+                f"recorded with perf: {unseen:.0%} of the CPU was on threads py-spy cannot see"
+            )
+        else:
+            notes.append(
+                f"{unseen:.0%} of the CPU was on threads py-spy cannot see, which this "
+                f"comparison misses (perf would see them, but {reason})"
+            )
+    return recorded, sorted(set(notes))
+
+
+def _interleaved(recorders: dict, config_path: Path, rung: str, recordings: int, profiler: str):
+    """``record_sides``' recordings with one profiler: the folded stacks by label, the
+    notes, and (py-spy only, which then stops at once) the share of the CPU on threads it
+    could not see where that is over UNSEEN_SHARE, else None."""
+    recorded: dict[str, list[str]] = {label: [] for label in recorders}
     notes = []
     for index in range(recordings):
         order = list(recorders.items())
         for label, recorder in order if index % 2 == 0 else order[::-1]:
+            record = recorder.perf_recording if profiler == "perf" else recorder.py_spy_recording
             try:
                 recording, short = recorder._enough(
-                    lambda s, r=recorder: r.py_spy_recording(config_path, rung, None, s)
+                    lambda s, record=record: record(config_path, rung, None, s)
                 )
             except (ProfilingError, perf.PerfError) as error:
                 raise ProfilingError(f"{label}: {error}") from None
-            if share_of(recording.folded, MEASURED_FRAME) == 0:
+            if not frames_in_calls(recording.folded):
                 raise ProfilingError(f"{label}: no samples in the measured calls")
+            if profiler == "py-spy" and (recording.unseen_share or 0) > UNSEEN_SHARE:
+                return recorded, notes, recording.unseen_share
             notes += [f"{label}: {note}" for note in short]
-            if (unseen := recording.unseen_share or 0) > UNSEEN_SHARE:
-                notes.append(
-                    f"{label}: {unseen:.0%} of the CPU was on threads py-spy cannot "
-                    "see, which this comparison misses"
-                )
             recorded[label].append(recording.folded)
-    return recorded, sorted(set(notes))
+    return recorded, notes, None
+
+
+def frames_in_calls(folded: str) -> bool:
+    """Whether any sample is of the measured calls."""
+    return any(
+        frames.in_measured_calls(stack, MEASURED_FRAME) for stack, _ in frames.stacks(folded)
+    )
 
 
 def draw(workspace: Path, recording: Recording, rung: str, summary: str, out_dir: Path):
