@@ -193,7 +193,7 @@ def compared(project, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Pa
     out = tmp_path_factory.mktemp("compare")
     completed, seconds = project.run(
         "compare", "HEAD~1", "HEAD", "--workspace", project.workspace, "--out", out,
-        "--quick", "--rungs", "v3,v4", "--rounds", "3", "--seconds", "0.2",
+        "--quick", "--rungs", "v3,v4", "--rounds", "5", "--seconds", "0.2",
     )  # fmt: skip
     print(f"\nladder-bench compare: {seconds:.0f}s")
     assert "Traceback" not in output(completed), output(completed)[-6000:]
