@@ -180,9 +180,23 @@ def load(path: Path) -> Config:
     or reference that names no rung are a ``ConfigError`` naming the key and the fix."""
     path = Path(path).resolve()
     try:
-        table = tomllib.loads(path.read_text())["tool"][SECTION]
-    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{shown_path(path)}: no [tool.{SECTION}] table ({error})") from None
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(
+            f"{shown_path(path)}: cannot be read ({error.strerror}); run from the project's "
+            "folder, or name its pyproject.toml with --config (or the folder with --workspace)"
+        ) from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{shown_path(path)} is not valid TOML: {error}; fix it") from None
+    try:
+        table = document["tool"][SECTION]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"{shown_path(path)}: no [tool.{SECTION}] table; declare the ladder there "
+            "(docs/pipeline.md)"
+        ) from None
     _check_table(table, path)
     root = path.parent
 

@@ -430,3 +430,20 @@ def test_the_configuration_refuses_what_it_cannot_use(tmp_path, table, message):
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
     assert str(tmp_path / "pyproject.toml") in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "cannot be read (No such file or directory); run from the project's folder"),
+        ("[tool.ladder-bench]\nrungs = [{ name = 'a' ", "is not valid TOML: "),
+        ("[project]\nname = 'x'\n", "no [tool.ladder-bench] table; declare the ladder there"),
+    ],
+)
+def test_a_file_that_is_missing_broken_or_without_the_table_says_which(tmp_path, text, message):
+    if text is not None:
+        (tmp_path / "pyproject.toml").write_text(text)
+    with pytest.raises(config.ConfigError) as raised:
+        config.load(tmp_path / "pyproject.toml")
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
