@@ -28,6 +28,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from . import harness
+
 # The fields that change timings; a comparison across differing values is suspect.
 COMPARABLE_FIELDS = ("cpu", "cores", "os", "python", "numpy", "rustc")
 # Files a compiled extension is built from; changed after the build, it is stale.
@@ -61,7 +63,7 @@ def describe(
         "build": checkout_match(build, Path(workspace)),
         "git_commit": git_commit(workspace),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        "OPENBLAS_NUM_THREADS": build.get("OPENBLAS_NUM_THREADS", "unset"),
     }
 
 
@@ -93,6 +95,8 @@ def build_facts(distribution: str | None, modules=()) -> dict:
         "executable": sys.executable,
         "numpy": _version("numpy"),
         "distribution": distribution,
+        # The measured processes' BLAS threads (the harness sets them), not this one's.
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
     }
     if distribution is None:
         return facts
@@ -120,7 +124,9 @@ def ask_build(python: str, distribution: str | None) -> dict:
     package)."""
     with tempfile.TemporaryDirectory() as scratch:
         command = [str(python), "-m", "ladder_bench.environment", json.dumps(distribution)]
-        completed = subprocess.run(command, capture_output=True, text=True, cwd=scratch)
+        completed = subprocess.run(
+            command, capture_output=True, text=True, cwd=scratch, env=harness.bench_environ()
+        )
     if completed.returncode != 0:
         reason = (completed.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"{python} could not describe its build: {reason}")
