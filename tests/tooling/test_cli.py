@@ -4,6 +4,7 @@ keeps in the user's repository."""
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ladder_bench import scratch
+from ladder_bench import scratch, tools
 
 SECOND = Path(__file__).resolve().parent / "second_ladder"
 BIN = Path(sys.executable).parent  # where pip put the scripts beside this interpreter
@@ -304,6 +305,13 @@ def _interrupt(command: list[str], after: float, whole_group: bool, **kwargs):
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_ctrl_c_during_bench_is_one_line_and_leaves_nothing_running(tmp_path):
+    # Interrupted while it times or profiles, not while cargo installs inferno: this
+    # repository's copy is installed first and put on PATH.
+    root = SECOND.parents[2]
+    tools.inferno(root), tools.rustfilt(root)
+    env = {**os.environ, "PATH": f"{root / '.tools' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    workspace = tmp_path / "ladder"
+    shutil.copytree(SECOND, workspace, ignore=shutil.ignore_patterns(".tools", "__pycache__"))
     command = [
         sys.executable,
         "-m",
@@ -312,11 +320,11 @@ def test_ctrl_c_during_bench_is_one_line_and_leaves_nothing_running(tmp_path):
         "--quick",
         "--no-criterion",
         "--workspace",
-        str(SECOND),
+        str(workspace),
         "--out",
         str(tmp_path / "out"),
     ]
-    status, stdout, stderr, took, left = _interrupt(command, 2.0, whole_group=True)
+    status, stdout, stderr, took, left = _interrupt(command, 2.0, whole_group=True, env=env)
     assert status == 130, stdout[-2000:] + stderr[-2000:]
     assert took < 5
     assert "Traceback" not in stderr + stdout

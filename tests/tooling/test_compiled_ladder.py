@@ -21,6 +21,8 @@ import fresh_install
 import numpy as np
 import pytest
 
+from ladder_bench import tools
+
 HERE = Path(__file__).resolve().parent
 PAIR_COUNT = HERE / "pair_count"
 # One cargo target folder for every session's builds of pair_count (target/ is ignored by
@@ -99,11 +101,10 @@ def project(tmp_path_factory) -> Project:
         f"\nfixture: ladder-bench installed in {installed - started:.0f}s, "
         f"pair_count built in {time.perf_counter() - installed:.0f}s"
     )
-    # inferno and rustfilt where this repository's own runs installed them (a user may
-    # have them on PATH too): otherwise each fresh copy would cargo-install its own.
-    tools = fresh_install.ROOT / ".tools" / "bin"
-    if all((tools / program).is_file() for program in ("inferno-flamegraph", "rustfilt")):
-        env["PATH"] = f"{env['PATH']}{os.pathsep}{tools}"
+    # inferno and rustfilt installed once, into this repository's .tools (a user may have
+    # them on PATH too): otherwise each fresh copy would cargo-install its own.
+    tools.inferno(fresh_install.ROOT), tools.rustfilt(fresh_install.ROOT)
+    env["PATH"] = f"{env['PATH']}{os.pathsep}{fresh_install.ROOT / '.tools' / 'bin'}"
     return Project(workspace, venv, env)
 
 
