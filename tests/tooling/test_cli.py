@@ -284,6 +284,9 @@ def _interrupt(command: list[str], after: float, whole_group: bool, **kwargs):
         text=True,
         env=env,
         start_new_session=True,
+        # A run started in the background by a shell inherits SIGINT ignored, and Python
+        # then leaves it ignored: the child gets Ctrl-C's default, as in a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         **kwargs,
     )
     try:
