@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         samples = time_interleaved(ladder, *sides, rungs, args.rounds, args.seconds)
         comparison = walltime_comparison(samples, rungs, args.gate_walltime)
     if args.flamegraphs:
-        announce(f"differential flamegraphs of {len(rungs)} rungs (py-spy, inferno)")
+        announce(f"differential flamegraphs of {len(rungs)} rungs (py-spy; perf for threads)")
         summaries = diff_flamegraphs(ladder, workspace, sides, rungs, samples, args.out)
     text = write(args, refs, changes, comparison, samples, summaries, size)
     print(f"\n{text}\nTook {time.perf_counter() - started:.0f}s.")
