@@ -1,6 +1,7 @@
 """Every input a command takes is checked before any work starts, and a bad one fails
 with one line naming it; the baselines it accepts; the page's contents and speedup spread."""
 
+import argparse
 import json
 import re
 import subprocess
@@ -77,11 +78,23 @@ def test_an_unknown_commit_fails_with_gits_reason():
     assert "fatal:" in line  # git's own words, not swallowed
 
 
-def test_commits_and_ranges_git_knows_are_taken():
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    assert cli.commit(ROOT, "HEAD") == head.stdout.strip()
-    assert cli.commit_range(ROOT, "HEAD^!") == "HEAD^!"
-    assert cli.commit_range(ROOT, "HEAD~2..HEAD") == "HEAD~2..HEAD"
+def test_commits_and_ranges_git_knows_are_taken(tmp_path):
+    """In a repository of its own with three commits: CI checks this one out at depth 1,
+    where HEAD~2 does not exist."""
+
+    def git(*args):
+        command = ["git", "-C", str(tmp_path), *args]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+    git("init", "--quiet")
+    for n in range(3):
+        author = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+        git(*author, "commit", "--quiet", "--allow-empty", "-m", f"commit {n}")
+    assert cli.commit(tmp_path, "HEAD") == git("rev-parse", "HEAD")
+    assert cli.commit_range(tmp_path, "HEAD^!") == "HEAD^!"
+    assert cli.commit_range(tmp_path, "HEAD~2..HEAD") == "HEAD~2..HEAD"
+    with pytest.raises(argparse.ArgumentTypeError, match="HEAD~3"):
+        cli.commit_range(tmp_path, "HEAD~3..HEAD")
 
 
 def test_history_refuses_a_range_git_does_not_know_before_asv_runs():
