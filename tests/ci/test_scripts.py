@@ -138,8 +138,8 @@ def test_every_pip_install_of_ci_uses_the_pins():
             if "poly-match" in line or "--group" in line:
                 continue  # the wheel under test and the library's test dependencies
             assert "requirements.txt" in line, f"{script.name}: unpinned: {line.strip()}"
-            # The words up to the command's end (`; then`, `||`, `&&`, a pipe).
-            words = re.split(r"[;|&]", line.split("requirements.txt", 1)[1])[0].split()
+            # The words up to the command's end (`; then`, `||`, `&&`, a pipe, `)`, `2>&1`).
+            words = re.split(r"[;|&)]|\s\d*>", line.split("requirements.txt", 1)[1])[0].split()
             for name in (w for w in words if not w.startswith(("-", "\\", '"'))):
                 assert name.lower() in pins, f"{script.name}: {name} has no pin"
 
