@@ -680,6 +680,12 @@ class Commit:
     def tag(self) -> str:
         return f"v{self.version}"
 
+    @property
+    def title(self) -> str:
+        """The short SHA and the subject, cut to one line's worth."""
+        subject = self.subject if len(self.subject) <= 60 else self.subject[:57] + "..."
+        return f"{self.sha[:12]} ({subject})"
+
 
 def event_facts(event: str, commit: Commit) -> dict:
     """github.* for one event; `payload` is github.event (GITHUB_EVENT_PATH's file)."""
@@ -1427,13 +1433,15 @@ class LocalRun:
             return
         if not wanted:
             job.result = "skipped"
-            if not status["success"] and not uses_status_function(
-                parse(condition_text(job.spec.get("if")))
-            ):
+            condition = job.spec.get("if")
+            implicit = condition is None or not uses_status_function(
+                parse(condition_text(condition))
+            )
+            if not status["success"] and implicit:
                 failed = [f"{o.id}: {o.result}" for o in ancestors if o.result != "success"]
                 job.note = f"a job it needs did not succeed ({', '.join(failed)})"
             else:
-                job.note = f"if: {condition_text(job.spec.get('if'))} is false ({job.event})"
+                job.note = f"if: {condition_text(condition)} is false ({job.event})"
             say(f"[{job.id}] skipped: {job.note}")
             return
         try:
@@ -1516,7 +1524,7 @@ class LocalRun:
         rows = self.rows()
         total = time.monotonic() - STARTED
         print(flush=True)
-        say(f"summary of the local run of {self.commit.sha[:12]} ({self.commit.subject})")
+        say(f"summary of the local run of {self.commit.title}")
         print_table(
             ["job", "leg", "result", "time", "timeout", "note"],
             [
@@ -1524,7 +1532,7 @@ class LocalRun:
                     r["job"],
                     r["leg"],
                     r["result"],
-                    clock(r["seconds"]) if r["seconds"] else "",
+                    clock(r["seconds"]) if r["result"] != "skipped" else "",
                     f"{r['timeout_minutes']} min" if r["timeout_minutes"] else "",
                     r["note"],
                 ]
@@ -2009,10 +2017,10 @@ class LegRun:
                 "PKG_CONFIG_PATH": str(chosen / "lib" / "pkgconfig"),
             }
         )
-        note(
-            f"CPython {', '.join(p.name for p in found)} from {PYENV_VERSIONS} (read-only: "
-            "pip installs land in the job's ~/.local)"
+        read_only = (
+            " (read-only: pip installs land in the job's ~/.local)" if self.run.user.switch else ""
         )
+        note(f"CPython {', '.join(p.name for p in found)} from {PYENV_VERSIONS}{read_only}")
         return {
             "python-version": chosen.name,
             "python-path": str(chosen / "bin" / "python"),
@@ -2257,7 +2265,7 @@ def run_rules(tree: Path) -> None:
 
 
 def print_plan(jobs: list[Job], problems: list[str], commit: Commit, workflow: dict) -> None:
-    print(f"commit {commit.sha[:12]} ({commit.subject})")
+    print(f"commit {commit.title}")
     for job in jobs:
         scope = outer_scope(
             workflow,
@@ -2365,7 +2373,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(problem)
             say("refused: fix the workflow as said above, commit, run again")
             return 1
-        say(f"local run of {sha[:12]} ({commit.subject}): {', '.join(job.id for job in plan)}")
+        say(f"local run of {commit.title}: {', '.join(job.id for job in plan)}")
         set_up_host(commit.toolchain)
         return LocalRun(options, commit, workflow, plan).execute()
     except Refused:
