@@ -2018,7 +2018,7 @@ class LegRun:
             }
         )
         read_only = (
-            " (read-only: pip installs land in the job's ~/.local)" if self.run.user.switch else ""
+            " (read-only: pip puts packages in the job's ~/.local)" if self.run.user.switch else ""
         )
         note(f"CPython {', '.join(p.name for p in found)} from {PYENV_VERSIONS}{read_only}")
         return {
