@@ -955,8 +955,23 @@ def run_quietly(argv: list, **kwargs) -> str:
     return subprocess.run(argv, check=True, capture_output=True, text=True, **kwargs).stdout
 
 
+# The repository under test may belong to another user than the one running this (root,
+# or a user who runs it on a shared checkout): git must still read it, and serve it.
+TRUST_REPO = {
+    **os.environ, "GIT_CONFIG_COUNT": "2",
+    "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": str(REPO),
+    "GIT_CONFIG_KEY_1": "safe.directory", "GIT_CONFIG_VALUE_1": str(REPO / ".git"),
+}  # fmt: skip
+
+
+# git runs the serving side of a file:// fetch without the variables above: it is told too.
+UPLOAD_PACK = shlex.join(
+    ["git", "-c", f"safe.directory={REPO}", "-c", f"safe.directory={REPO / '.git'}", "upload-pack"]
+)
+
+
 def git(*args: str, cwd: Path = REPO) -> str:
-    return run_quietly(["git", "-c", f"safe.directory={cwd}", *args], cwd=cwd).strip()
+    return run_quietly(["git", *args], cwd=cwd, env=TRUST_REPO).strip()
 
 
 def set_up_host(toolchain: str | None) -> None:
@@ -1051,54 +1066,40 @@ class StepUser:
         return path
 
 
-def tracked_processes(tracking_id: str) -> list[int]:
-    """Processes whose environment carries this tracking id (GitHub's runner finds the
-    orphans a job leaves the same way, by RUNNER_TRACKING_ID)."""
+def live_processes(groups: set[int], tracking_id: str) -> list[int]:
+    """The processes (zombies aside) in these process groups or whose environment carries
+    this tracking id: GitHub's runner finds what a job left running by RUNNER_TRACKING_ID
+    the same way, which also finds what left the group (setsid, daemons)."""
     marker = f"RUNNER_TRACKING_ID={tracking_id}".encode()
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if marker in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            state, _, group = stat[stat.rindex(")") + 2 :].split()[:3]
+            if state == "Z":
+                continue
+            if int(group) in groups or marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
     return found
 
 
 def end_processes(groups: list[int], tracking_id: str) -> int:
-    """SIGTERM every process group and tracked process left, SIGKILL what outlives the grace."""
-    ended = 0
+    """SIGTERM what the job still runs, SIGKILL what outlives the grace; how many there were."""
+    ended: set[int] = set()
     for signal_number in (signal.SIGTERM, signal.SIGKILL):
-        alive = False
-        for group in groups:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(group, signal_number)
-                alive = True
-        for pid in tracked_processes(tracking_id):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal_number)
-                alive = True
-                ended += 1
+        alive = live_processes(set(groups), tracking_id)
         if not alive:
             break
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal_number)
+                ended.add(pid)
         deadline = time.monotonic() + GRACE_SECONDS
-        while time.monotonic() < deadline:
-            if not any(group_alive(group) for group in groups) and not tracked_processes(
-                tracking_id
-            ):
-                return ended
+        while time.monotonic() < deadline and live_processes(set(groups), tracking_id):
             time.sleep(0.2)
-    return ended
-
-
-def group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    # A zombie leader still counts; reap what is ours.
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(-group, os.WNOHANG)
-    return True
+    return len(ended)
 
 
 def remove_tree(path: Path) -> None:
@@ -1323,20 +1324,9 @@ class LocalRun:
         """The run's bare mirror of the repository: `origin` of every job's clone, with main
         at the tested commit (plus the tag and the pull request's refs when a job uses
         them), served over file:// so that --depth works. A job's push lands here."""
-        subprocess.run(
-            [
-                "git",
-                "-c",
-                f"safe.directory={REPO}",
-                "clone",
-                "--bare",
-                "--no-local",
-                "--quiet",
-                str(REPO),
-                str(self.mirror),
-            ],
-            check=True,
-        )
+        clone = ["git", "clone", "--bare", "--no-local", "--quiet", "--upload-pack", UPLOAD_PACK,
+                 str(REPO), str(self.mirror)]  # fmt: skip
+        subprocess.run(clone, check=True, env=TRUST_REPO)
         refs = {"refs/heads/main": self.commit.sha}
         events = {job.event for job in self.jobs}
         if "tag" in events:
@@ -1371,6 +1361,7 @@ class LocalRun:
         try:
             return process.wait(timeout=leg_run.seconds_left())
         except subprocess.TimeoutExpired:
+            leg_run.seconds_left()  # raises the job's or the step's timeout, whichever passed
             raise JobTimedOut() from None
         finally:
             if process.returncode is None:  # timed out or interrupted
@@ -1604,6 +1595,7 @@ class LegRun:
         self.tracking_id = f"local-ci-{uuid.uuid4().hex[:12]}-{leg.slug}"
         self.process_groups: list[int] = []
         self.deadline: float | None = None
+        self.step_deadline: float | None = None
         self.step_results: dict[str, dict] = {}
         self.added_env: dict[str, str] = {}
         self.added_path: list[str] = []  # GITHUB_PATH, the latest first
@@ -1636,12 +1628,14 @@ class LegRun:
         self.job_env: dict[str, str] = {}
 
     def seconds_left(self) -> float | None:
-        if self.deadline is None:
-            return None
-        left = self.deadline - time.monotonic()
-        if left <= 0:
+        """Until the job's timeout or the step's, whichever is first; past one, its error."""
+        now = time.monotonic()
+        if self.deadline is not None and now >= self.deadline:
             raise JobTimedOut()
-        return left
+        if self.step_deadline is not None and now >= self.step_deadline:
+            raise StepFailed("ran past the step's timeout-minutes: its processes were ended")
+        left = [deadline - now for deadline in (self.deadline, self.step_deadline) if deadline]
+        return min(left) if left else None
 
     def scope(self, env: dict | None = None) -> Scope:
         contexts = {
@@ -1815,13 +1809,20 @@ class LegRun:
         try:
             wanted = condition_holds(step.get("if"), self.scope())
         except ExpressionError as error:
-            raise StepFailed(f"{where}: if: {error}: fix it, or teach .ci/runner.py") from None
+            note(f"{where} fails: if: {error}: fix it, or teach .ci/runner.py")
+            self.failed = True
+            self.leg.note = self.leg.note or f"step {number} failed: {step_title(step)}"
+            self.record(step, {}, "failure", "failure")
+            return
         if not wanted:
             note(f"skipped: if: {condition_text(step.get('if'))}")
             self.record(step, {}, "skipped", "skipped")
             return
         outputs, outcome = {}, "success"
         try:
+            minutes = to_number(render_value(step.get("timeout-minutes"), self.scope()))
+            if minutes > 0:
+                self.step_deadline = time.monotonic() + minutes * 60
             step_env = self.render_env(step.get("env"), self.scope())
             scope = self.scope(env={**self.env_context(), **step_env})
             if "run" in step:
@@ -1834,6 +1835,8 @@ class LegRun:
         except StepFailed as error:
             outcome = "failure"
             note(f"{where} fails: {error}")
+        finally:
+            self.step_deadline = None
         conclusion = outcome
         if outcome == "failure":
             continue_on_error = False
@@ -1954,6 +1957,8 @@ class LegRun:
         otherwise; 0 = every branch and tag too), check it out as GitHub does per event."""
         depth = int(to_number(inputs.get("fetch-depth") or 1))
         target = self.workspace / inputs.get("path", "")
+        if (target / ".git").exists():  # a second checkout into the same folder starts clean
+            remove_tree(target)
         self.run.make_dirs(target)
         sha, event = self.run.commit.sha, self.job.event
         local_ref = {
@@ -2234,21 +2239,13 @@ def read_commit(tree: Path, sha: str) -> Commit:
 
 def export_commit(sha: str, tree: Path) -> None:
     """A clone of the tested commit: what the workflow, the rules and the pins are read from."""
+    fetch = ["fetch", "--quiet", "--upload-pack", UPLOAD_PACK, f"file://{REPO}", sha]
     for argv in (
-        ["git", "init", "--quiet", str(tree)],
-        ["git", "-C", str(tree), "fetch", "--quiet", f"file://{REPO}", sha],
-        ["git", "-C", str(tree), "checkout", "--quiet", "--detach", "FETCH_HEAD"],
+        ["init", "--quiet", str(tree)],
+        ["-C", str(tree), *fetch],
+        ["-C", str(tree), "checkout", "--quiet", "--detach", "FETCH_HEAD"],
     ):
-        subprocess.run(
-            argv,
-            check=True,
-            env={
-                **os.environ,
-                "GIT_CONFIG_COUNT": "1",
-                "GIT_CONFIG_KEY_0": "safe.directory",
-                "GIT_CONFIG_VALUE_0": str(REPO),
-            },
-        )
+        subprocess.run(["git", *argv], check=True, env=TRUST_REPO)
 
 
 def run_rules(tree: Path) -> None:
