@@ -38,6 +38,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import tomllib  # CPython 3.11 or newer: .ci/run checks
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -640,12 +641,9 @@ class Labels:
     retired: dict = field(default_factory=dict)
 
     def is_linux_x64(self, label: str) -> bool:
-        if label in LINUX_X64_LABELS:
-            return True
         platform = self.current.get(label) or {}
-        return str(platform.get("os", "")).lower() == "linux" and str(
-            platform.get("arch", "")
-        ).lower() in ("x86_64", "x64", "amd64")
+        os_name, arch = str(platform.get("os", "")).lower(), str(platform.get("arch", "")).lower()
+        return label in LINUX_X64_LABELS or (os_name == "linux" and arch in ("x86_64", "x64"))
 
     def describe(self, label: str) -> str:
         platform = self.current.get(label)
@@ -660,8 +658,6 @@ def load_labels(tree: Path) -> Labels:
     path = tree / LABELS_FILE
     if not path.exists():
         return Labels()
-    import tomllib  # 3.11: .ci/run starts this with a CPython 3.11 or newer
-
     table = tomllib.loads(path.read_text())
     return Labels(table.get("current", {}), table.get("retired", {}))
 
@@ -1467,38 +1463,20 @@ class LocalRun:
     # -- the report -----------------------------------------------------------------------
 
     def rows(self) -> list[dict]:
+        """One row per leg that could run here; one per job that did not get to its legs."""
         rows = []
         for job in self.jobs:
-            timeout = job.spec.get("timeout-minutes")
             legs = [leg for leg in job.legs if not leg.not_reproduced]
-            if job.result in ("skipped", "cancelled") and all(
-                leg.result == "not run" for leg in legs
-            ):
-                rows.append(
-                    dict(
-                        job=job.id,
-                        leg="",
-                        result=job.result,
-                        seconds=0.0,
-                        timeout_minutes=timeout,
-                        event=job.event,
-                        note=job.note,
-                    )
-                )
-                continue
+            if all(leg.result == "not run" for leg in legs):
+                legs = [Leg(job.id, {}, "", result=job.result, note=job.note)]
             for leg in legs:
-                rows.append(
-                    dict(
-                        job=job.id,
-                        leg=leg.label,
-                        result=leg.result,
-                        seconds=round(leg.seconds, 1),
-                        timeout_minutes=leg.timeout_minutes or timeout,
-                        event=job.event,
-                        note=leg.note,
-                        folder=str(leg.folder) if leg.folder and leg.folder.exists() else "",
-                    )
-                )
+                kept = leg.folder is not None and leg.folder.exists()
+                rows.append({
+                    "job": job.id, "leg": leg.label, "result": leg.result,
+                    "seconds": round(leg.seconds, 1), "event": job.event,
+                    "timeout_minutes": leg.timeout_minutes or job.spec.get("timeout-minutes"),
+                    "note": leg.note, "folder": str(leg.folder) if kept else "",
+                })  # fmt: skip
         return rows
 
     def not_reproduced(self) -> list[dict]:
@@ -1516,20 +1494,13 @@ class LocalRun:
         total = time.monotonic() - STARTED
         print(flush=True)
         say(f"summary of the local run of {self.commit.title}")
-        print_table(
-            ["job", "leg", "result", "time", "timeout", "note"],
-            [
-                [
-                    r["job"],
-                    r["leg"],
-                    r["result"],
-                    clock(r["seconds"]) if r["result"] != "skipped" else "",
-                    f"{r['timeout_minutes']} min" if r["timeout_minutes"] else "",
-                    r["note"],
-                ]
-                for r in rows
-            ],
-        )
+        table = [
+            [row["job"], row["leg"], row["result"],
+             clock(row["seconds"]) if row["result"] != "skipped" else "",
+             f"{row['timeout_minutes']} min" if row["timeout_minutes"] else "", row["note"]]
+            for row in rows
+        ]  # fmt: skip
+        print_table(["job", "leg", "result", "time", "timeout", "note"], table)
         listed = self.not_reproduced()
         if listed:
             print("\nnot reproduced here:")
@@ -1540,20 +1511,16 @@ class LocalRun:
         if kept:
             print("\nfolders kept:" + "".join(f"\n  {folder}" for folder in kept))
         summary = {
-            "commit": self.commit.sha,
-            "subject": self.commit.subject,
+            "commit": self.commit.sha, "subject": self.commit.subject,
             "events": {job.id: job.event for job in self.jobs},
-            "total_seconds": round(total, 1),
-            "cancelled": self.cancelled,
-            "jobs": rows,
-            "not_reproduced": listed,
-        }
+            "total_seconds": round(total, 1), "cancelled": self.cancelled,
+            "jobs": rows, "not_reproduced": listed,
+        }  # fmt: skip
         path = write_summary(summary, self.run_dir)
         print(f"\nthe table as JSON: {path}", flush=True)
-        ran = [r for r in rows if r["result"] not in ("skipped",)]
         if self.cancelled:
             return 130
-        return 0 if all(r["result"] == "success" for r in ran) else 1
+        return 0 if all(row["result"] in ("success", "skipped") for row in rows) else 1
 
 
 def write_summary(summary: dict, fallback: Path) -> Path:
@@ -1573,11 +1540,8 @@ def write_summary(summary: dict, fallback: Path) -> Path:
 def print_table(header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print(
-            "  ".join(
-                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
-            ).rstrip()
-        )
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)]
+        print("  ".join(cells).rstrip())
 
 
 class LegRun:
@@ -1602,28 +1566,17 @@ class LegRun:
         self.failed = False
         self.facts = event_facts(job.event, run.commit)
         self.github = github_context(
-            run.workflow,
-            job.id,
-            job.event,
-            run.commit,
-            workspace=str(self.workspace),
-            event_path=str(self.files / "event.json"),
-            run_id=run.run_id,
-        )
-        self.runner = {
-            "os": "Linux",
-            "arch": "X64",
-            "name": "local",
-            "temp": str(self.temp),
-            "tool_cache": str(self.tool_cache),
-        }
+            run.workflow, job.id, job.event, run.commit, workspace=str(self.workspace),
+            event_path=str(self.files / "event.json"), run_id=run.run_id,
+        )  # fmt: skip
+        self.runner = {"os": "Linux", "arch": "X64", "name": "local", "temp": str(self.temp),
+                       "tool_cache": str(self.tool_cache)}  # fmt: skip
         strategy = job.spec.get("strategy") or {}
         self.strategy = {
             "fail-fast": strategy.get("fail-fast", True),
             "job-index": [id(other) for other in job.legs].index(id(leg)),
-            "job-total": len(job.legs),
-            "max-parallel": strategy.get("max-parallel", len(job.legs)),
-        }
+            "job-total": len(job.legs), "max-parallel": strategy.get("max-parallel", len(job.legs)),
+        }  # fmt: skip
         self.workflow_env: dict[str, str] = {}
         self.job_env: dict[str, str] = {}
 
@@ -1639,18 +1592,12 @@ class LegRun:
 
     def scope(self, env: dict | None = None) -> Scope:
         contexts = {
-            "github": self.github,
-            "runner": self.runner,
-            "matrix": self.leg.matrix,
-            "strategy": self.strategy,
-            "needs": self.run.needs_context(self.job),
-            "steps": self.step_results,
-            "job": {"status": "failure" if self.failed else "success"},
-            "secrets": {"GITHUB_TOKEN": DUMMY_TOKEN},
-            "vars": {},
-            "inputs": {},
+            "github": self.github, "runner": self.runner, "matrix": self.leg.matrix,
+            "strategy": self.strategy, "needs": self.run.needs_context(self.job),
+            "steps": self.step_results, "job": {"status": "failure" if self.failed else "success"},
+            "secrets": {"GITHUB_TOKEN": DUMMY_TOKEN}, "vars": {}, "inputs": {},
             "env": env if env is not None else self.env_context(),
-        }
+        }  # fmt: skip
         status = {"success": not self.failed, "failure": self.failed, "cancelled": False}
         return Scope(contexts, status, self.workspace)
 
@@ -1712,16 +1659,9 @@ class LegRun:
 
     def prepare_folder(self) -> None:
         user = self.run.user
-        for folder in (
-            self.folder,
-            self.workspace,
-            self.home,
-            self.temp,
-            self.tool_cache,
-            self.files,
-            self.home / ".cache",
-            self.home / ".cargo",
-        ):
+        folders = [self.folder, self.workspace, self.home, self.temp, self.tool_cache, self.files,
+                   self.home / ".cache", self.home / ".cargo"]  # fmt: skip
+        for folder in folders:
             user.make_dir(folder)
         # The run's download caches, where a fresh HOME's tools look for them.
         for link, target in (
@@ -1745,58 +1685,38 @@ class LegRun:
     # -- steps ----------------------------------------------------------------------------
 
     def base_env(self) -> dict[str, str]:
+        """What GitHub's runner sets for every step (GITHUB_ACTIONS left out: the scripts
+        tell the local run apart by it), HOME the job's own, rustup and cargo the run's."""
         facts, commit = self.facts, self.run.commit
         return {
-            "CI": "true",
-            "HOME": str(self.home),
-            "USER": self.run.user.name,
+            "CI": "true", "HOME": str(self.home), "USER": self.run.user.name,
             "LOGNAME": self.run.user.name,
-            "GITHUB_WORKSPACE": str(self.workspace),
-            "GITHUB_REF": facts["ref"],
-            "GITHUB_REF_NAME": facts["ref_name"],
-            "GITHUB_REF_TYPE": facts["ref_type"],
-            "GITHUB_SHA": commit.sha,
-            "GITHUB_EVENT_NAME": facts["event_name"],
-            "GITHUB_EVENT_PATH": str(self.files / "event.json"),
-            "GITHUB_JOB": self.job.id,
-            "GITHUB_REPOSITORY": REPOSITORY,
-            "GITHUB_REPOSITORY_OWNER": OWNER,
-            "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_API_URL": "https://api.github.com",
-            "GITHUB_WORKFLOW": self.github["workflow"],
-            "GITHUB_RUN_ID": self.run.run_id,
-            "GITHUB_RUN_NUMBER": "1",
-            "GITHUB_RUN_ATTEMPT": "1",
-            "GITHUB_ACTOR": OWNER,
-            "GITHUB_BASE_REF": facts["base_ref"],
-            "GITHUB_HEAD_REF": facts["head_ref"],
-            "RUNNER_OS": "Linux",
-            "RUNNER_ARCH": "X64",
-            "RUNNER_NAME": "local",
-            "RUNNER_TEMP": str(self.temp),
-            "RUNNER_TOOL_CACHE": str(self.tool_cache),
-            "RUNNER_WORKSPACE": str(self.folder),
-            "RUNNER_TRACKING_ID": self.tracking_id,
-            "CARGO_HOME": str(self.home / ".cargo"),
-            "RUSTUP_HOME": str(self.run.rustup_home),
-        }
+            "GITHUB_WORKSPACE": str(self.workspace), "GITHUB_REF": facts["ref"],
+            "GITHUB_REF_NAME": facts["ref_name"], "GITHUB_REF_TYPE": facts["ref_type"],
+            "GITHUB_SHA": commit.sha, "GITHUB_EVENT_NAME": facts["event_name"],
+            "GITHUB_EVENT_PATH": str(self.files / "event.json"), "GITHUB_JOB": self.job.id,
+            "GITHUB_REPOSITORY": REPOSITORY, "GITHUB_REPOSITORY_OWNER": OWNER,
+            "GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
+            "GITHUB_WORKFLOW": self.github["workflow"], "GITHUB_RUN_ID": self.run.run_id,
+            "GITHUB_RUN_NUMBER": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_ACTOR": OWNER,
+            "GITHUB_BASE_REF": facts["base_ref"], "GITHUB_HEAD_REF": facts["head_ref"],
+            "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_NAME": "local",
+            "RUNNER_TEMP": str(self.temp), "RUNNER_TOOL_CACHE": str(self.tool_cache),
+            "RUNNER_WORKSPACE": str(self.folder), "RUNNER_TRACKING_ID": self.tracking_id,
+            "CARGO_HOME": str(self.home / ".cargo"), "RUSTUP_HOME": str(self.run.rustup_home),
+        }  # fmt: skip
 
     def process_env(self, step_env: dict, extra_path: list[str] | None = None) -> dict:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k in HOST_VARIABLES or k.startswith(HOST_VARIABLE_PREFIXES)
-        }
+        """A step's environment: the machine's settings that pass through, GitHub's
+        variables, the workflow's, job's, GITHUB_ENV's and step's env; GITHUB_PATH first."""
+        env = {k: v for k, v in os.environ.items()
+               if k in HOST_VARIABLES or k.startswith(HOST_VARIABLE_PREFIXES)}  # fmt: skip
         env.update(self.base_env())
         env.update(self.env_context())
         env.update(step_env)
-        base_path = [
-            str(self.home / ".local" / "bin"),
-            str(self.home / ".cargo" / "bin"),
-            str(HOST_CARGO_BIN),
-            *SYSTEM_PATH,
-        ]
-        env["PATH"] = ":".join([*(extra_path or []), *self.added_path, *base_path])
+        home_bins = [str(self.home / ".local" / "bin"), str(self.home / ".cargo" / "bin")]
+        path = [*(extra_path or []), *self.added_path, *home_bins, str(HOST_CARGO_BIN)]
+        env["PATH"] = ":".join([*path, *SYSTEM_PATH])
         return env
 
     def run_step(self, number: int, count: int, step: dict) -> None:
@@ -2222,8 +2142,6 @@ def describe_event(event: str, commit: Commit) -> str:
 
 
 def read_commit(tree: Path, sha: str) -> Commit:
-    import tomllib
-
     subject = git("log", "-1", "--format=%s", sha)
     parents = git("log", "-1", "--format=%P", sha).split()
     manifest = tomllib.loads((tree / CRATE_MANIFEST).read_text())
