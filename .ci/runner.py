@@ -2256,7 +2256,8 @@ def interrupt(signal_number, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_options(argv)
-    signal.signal(signal.SIGTERM, interrupt)
+    for signal_number in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: end the jobs, report
+        signal.signal(signal_number, interrupt)
     try:
         sha = git("rev-parse", "HEAD")
         if git("status", "--porcelain", "--untracked-files=no"):
