@@ -1931,6 +1931,7 @@ class LegRun:
             if python is None:
                 raise StepFailed(f"CPython {version} is not installed here")
             found.append(python)
+        found = list(dict.fromkeys(found))  # a version listed twice is set up once
         for python in found:
             self.added_path.insert(0, str(python / "bin"))
         chosen = found[-1]
