@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import fcntl
 import fnmatch
 import functools
@@ -634,11 +633,10 @@ def find_python(version: str) -> Path | None:
 
 @dataclass
 class Labels:
-    """.ci/runner-labels.toml: the labels GitHub offers (with their platform) and the
-    retired ones (with the day and the replacement). Empty when the file is missing."""
+    """.ci/runner-labels.toml's current labels, with their platform: which legs run here.
+    (.ci/workflow_rules.py refuses a retired or unknown label before the run starts.)"""
 
     current: dict = field(default_factory=dict)
-    retired: dict = field(default_factory=dict)
 
     def is_linux_x64(self, label: str) -> bool:
         platform = self.current.get(label) or {}
@@ -659,7 +657,7 @@ def load_labels(tree: Path) -> Labels:
     if not path.exists():
         return Labels()
     table = tomllib.loads(path.read_text())
-    return Labels(table.get("current", {}), table.get("retired", {}))
+    return Labels(table.get("current", {}))
 
 
 @dataclass
@@ -900,47 +898,16 @@ def expression_problems(workflow: dict) -> list[str]:
     return problems
 
 
-def structural_problems(workflow: dict, labels: Labels, today: datetime.date) -> list[str]:
-    """What the run refuses before any work, one line each with its fix."""
+def structural_problems(workflow: dict) -> list[str]:
+    """What the run needs and .ci/workflow_rules.py (run first) does not check: every
+    `needs` names a job, every expression is one this run can evaluate."""
     problems = []
     jobs = workflow.get("jobs") or {}
     for job_id, spec in jobs.items():
-        if "timeout-minutes" not in spec:
-            problems.append(
-                f"job {job_id}: no timeout-minutes (GitHub's default lets a hang run 6 hours): "
-                "add `timeout-minutes: N`, about twice its time in .ci/run"
-            )
         for need in as_list(spec.get("needs")):
             if need not in jobs:
                 problems.append(f"job {job_id}: needs {need}, which is no job of the workflow")
-        for label in sorted(job_labels(workflow, job_id, spec)):
-            entry = labels.retired.get(label)
-            if not entry:
-                continue
-            retired = entry.get("retired")
-            if isinstance(retired, str):
-                retired = datetime.date.fromisoformat(retired)
-            if isinstance(retired, datetime.datetime):
-                retired = retired.date()
-            if retired is not None and retired <= today:
-                problems.append(
-                    f"job {job_id}: runs-on {label} was retired on {retired}: "
-                    f"use {entry.get('use', 'a current label')}"
-                )
     return problems + expression_problems(workflow)
-
-
-def job_labels(workflow: dict, job_id: str, spec: dict) -> set[str]:
-    labels: set[str] = set()
-    try:
-        legs = expand_matrix(spec.get("strategy"))
-    except StepFailed:
-        return labels
-    for matrix in legs:
-        scope = Scope({"matrix": matrix, "github": {"job": job_id}, "vars": {}, "inputs": {}})
-        with contextlib.suppress(ExpressionError):
-            labels.update(to_string(v) for v in as_list(render_value(spec.get("runs-on"), scope)))
-    return labels
 
 
 # ---------------------------------------------------------------------------------------
@@ -2168,9 +2135,6 @@ def export_commit(sha: str, tree: Path) -> None:
 
 
 def run_rules(tree: Path) -> None:
-    if not (tree / RULES_SCRIPT).exists():
-        say(f"workflow rules: {RULES_SCRIPT} does not exist in this commit yet: skipped")
-        return
     say(f"workflow rules: python {RULES_SCRIPT}")
     result = subprocess.run([sys.executable, RULES_SCRIPT], cwd=tree, stdin=subprocess.DEVNULL)
     if result.returncode:
@@ -2277,10 +2241,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(
                     f"no job {', '.join(unknown)} in {WORKFLOW_FILE} (jobs: {', '.join(jobs)})"
                 )
-            if not options.list:
-                run_rules(tree)
+            run_rules(tree)
             labels = load_labels(tree)
-            problems = structural_problems(workflow, labels, datetime.date.today())
+            problems = structural_problems(workflow)
             plan = plan_jobs(workflow, options.jobs, options.event, commit, labels)
         if options.list:
             print_plan(plan, problems, commit, workflow)

@@ -32,7 +32,7 @@ import ast
 import configparser
 import datetime
 import fnmatch
-import itertools
+import importlib.util
 import os
 import re
 import shlex
@@ -524,30 +524,23 @@ def as_text(value) -> str:
     return str(value)
 
 
+def _load_runner():
+    """.ci/runner.py, whose reading of the workflow (its matrices) the rules share."""
+    spec = importlib.util.spec_from_file_location(
+        "ci_runner", Path(__file__).with_name("runner.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+RUNNER = _load_runner()
+
+
 def legs_of(job: dict) -> list[dict]:
     """The matrix's combinations as GitHub expands them (one empty leg without a matrix)."""
-    matrix = (job.get("strategy") or {}).get("matrix")
-    if matrix is None:
-        return [{}]
-    if not isinstance(matrix, dict):
-        return [{"matrix": as_text(matrix)}]
-    keys = [k for k in matrix if k not in {"include", "exclude"}]
-    values = [matrix[k] if isinstance(matrix[k], list) else [matrix[k]] for k in keys]
-    legs = (
-        [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
-        if keys
-        else []
-    )
-    for excluded in matrix.get("exclude") or []:
-        legs = [leg for leg in legs if any(leg.get(k) != v for k, v in excluded.items())]
-    added = []
-    for included in matrix.get("include") or []:
-        fits = [leg for leg in legs if all(leg[k] == v for k, v in included.items() if k in keys)]
-        for leg in fits:
-            leg.update(included)
-        if not fits:
-            added.append(dict(included))
-    return legs + added
+    return RUNNER.expand_matrix(job.get("strategy"))
 
 
 def leg_name(job_id: str, leg: dict) -> str:
