@@ -26,6 +26,7 @@ COMMANDS = {
     "instructions": ("instructions", "instructions per call under callgrind"),
     "criterion": ("criterion", "cargo bench's results read for regressions (it exits 0 on one)"),
     "timings": ("timings", "the regression check between two timings.json files"),
+    "summary": ("summary", "summary.md: the output folder's verdict in a few lines"),
 }
 DEFAULT = "bench"
 # The separate scripts of earlier releases, kept as aliases for one release.
