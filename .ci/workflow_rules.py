@@ -5,8 +5,11 @@
 
 Reads .github/workflows/ci.yml and checks it structurally against the scripts of .ci/,
 tox.ini, docs/ci.md, the tests and .ci/runner-labels.toml: what only a run on GitHub
-would otherwise show, or a run that went green while testing less than it should. Each
-problem is one line naming the job (and step) and what to change; any problem exits 1.
+would otherwise show, or a run that went green while testing less than it should. The
+other workflows of .github/workflows/ get the rules that hold for any workflow (pins,
+timeouts, runner labels, run: steps, artifacts, no pull request code checked out where
+the token can write), their problems prefixed with the file's name. Each problem is one
+line naming the job (and step) and what to change; any problem exits 1.
 Warnings (a runner label that retires on a later day, a label list not checked for
 months) print but do not fail. The local GitHub-like runner runs this before any job,
 and tests/ci breaks a copy of the workflow in each way below and expects its problem.
@@ -49,6 +52,7 @@ except ModuleNotFoundError:  # Python 3.10: the label list cannot be read
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOW = Path(".github/workflows/ci.yml")
+WORKFLOWS = Path(".github/workflows")
 LABELS = Path(".ci/runner-labels.toml")
 DOCS = Path("docs/ci.md")
 # The label list is re-checked against GitHub's changelog at least this often.
@@ -69,6 +73,13 @@ TARGET_ARCH = {
 }
 PUBLISHING = ("contents", "pages", "id-token")
 FORK_GUARDS = ("github.event.repository.fork == false", "!github.event.repository.fork")
+# Triggers whose runs hold the base repository's token (and secrets) whatever the pull
+# request changed; and the expressions that name the pull request's own code.
+PRIVILEGED_TRIGGERS = ("workflow_run", "pull_request_target")
+PULL_REQUEST_CODE = re.compile(
+    r"github\.event\.(?:workflow_run\.(?:head_\w+|pull_requests)|pull_request\.head)"
+    r"|github\.head_ref"
+)
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 
@@ -1128,6 +1139,33 @@ class Rules:
                         ".git/config for every later step otherwise)"
                     )
 
+    def triggers(self) -> set[str]:
+        on = self.workflow.get("on", self.workflow.get(True))  # YAML 1.1 reads `on` as True
+        if isinstance(on, str):
+            return {on}
+        return set(on or ())
+
+    def rule_no_pull_request_code(self):
+        """Where a workflow_run or pull_request_target run holds a token that can write, no
+        checkout names the pull request's code (its head commit, branch or repository)."""
+        privileged = sorted(self.triggers() & set(PRIVILEGED_TRIGGERS))
+        if not privileged:
+            return
+        for job_id in self.jobs:
+            for index, step in enumerate(self.steps(job_id)):
+                if uses_of(step) != "actions/checkout":
+                    continue
+                settings = step.get("with") or {}
+                named = [k for k in ("ref", "repository")
+                         if PULL_REQUEST_CODE.search(as_text(settings.get(k, "")))]  # fmt: skip
+                if named:
+                    self.problem(
+                        f"{step_name(job_id, index, step)}: {' and '.join(named)} names the "
+                        f"pull request's code in a {privileged[0]} run, whose token can "
+                        "write: check out the default branch (no ref), and read what the "
+                        "pull request's run made as data (an artifact)"
+                    )
+
     def rule_gate(self):
         gates = [
             job_id
@@ -1183,8 +1221,8 @@ class Rules:
                     "tests more than CI; run it from a .ci script a job calls"
                 )
 
-    def run(self) -> Report:
-        for rule in RULES:
+    def run(self, rules=None) -> Report:
+        for rule in RULES if rules is None else rules:
             rule(self)
         return self.report
 
@@ -1204,14 +1242,37 @@ RULES = [
     Rules.rule_gate,
     Rules.rule_docs_table,
     Rules.rule_tox_envs,
+    Rules.rule_no_pull_request_code,
+]
+# What holds for any workflow, not only ci.yml, whose jobs the other rules map onto the
+# docs, tox.ini's env_list and the gate.
+RULES_EVERY_WORKFLOW = [
+    Rules.rule_run_steps,
+    Rules.rule_artifacts,
+    Rules.rule_full_history,
+    Rules.rule_test_set_up,
+    Rules.rule_runner_labels,
+    Rules.rule_timeouts,
+    Rules.rule_concurrency,
+    Rules.rule_fork_guard,
+    Rules.rule_actions_pinned,
+    Rules.rule_no_pull_request_code,
 ]
 
 
 def check(
     repo: Path = REPO, workflow: dict | None = None, today: datetime.date | None = None
 ) -> Report:
-    """The problems and the warnings."""
-    return Rules(repo, workflow, today).run()
+    """The problems and the warnings: ci.yml's (``workflow`` in its place when given),
+    then the other workflows', each problem prefixed with the file's name."""
+    report = Rules(repo, workflow, today).run()
+    for path in sorted((Path(repo) / WORKFLOWS).glob("*.y*ml")):
+        if path.name == WORKFLOW.name:
+            continue
+        other = Rules(repo, yaml.safe_load(path.read_text()), today).run(RULES_EVERY_WORKFLOW)
+        report.problems += [f"{path.name}: {p}" for p in other.problems]
+        report.warnings += [w for w in other.warnings if w not in report.warnings]
+    return report
 
 
 def problems(
