@@ -88,7 +88,7 @@ def clean(folded: str, rustfilt: str, root: Path) -> str:
     became identical merged; ``rustfilt`` is the program, ``root`` the repository."""
     cleaned: Counter[str] = Counter()
     parsed = stacks(folded)
-    functions = {_split(frame)[0] for frames, _ in parsed for frame in frames}
+    functions = {split(frame)[0] for frames, _ in parsed for frame in frames}
     symbols = {function: symbol for function in functions if (symbol := mangled(function))}
     demangled = demangle(rustfilt, list(symbols.values()))
     # A symbol rustfilt did not take keeps py-spy's name, escapes and all, to be seen.
@@ -131,7 +131,7 @@ def demangle(rustfilt: str, symbols: list[str]) -> list[str]:
     return [name.replace(";", ",") for name in completed.stdout.splitlines()]
 
 
-def _split(frame: str) -> tuple[str, str | None]:
+def split(frame: str) -> tuple[str, str | None]:
     """A frame's function and its location (``file:line``, ``file`` or None)."""
     function, separator, location = frame.rpartition(" (")
     if not separator or not location.endswith(")"):
@@ -140,11 +140,11 @@ def _split(frame: str) -> tuple[str, str | None]:
 
 
 def _is_address(frame: str) -> bool:
-    return ADDRESS.fullmatch(_split(frame)[0]) is not None
+    return ADDRESS.fullmatch(split(frame)[0]) is not None
 
 
 def _clean_frame(frame: str, names: dict[str, str], root: Path) -> str:
-    function, location = _split(frame)
+    function, location = split(frame)
     if ADDRESS.fullmatch(function):
         return f"[{location}]" if location and location != "?" else "[unknown]"
     function = names.get(function, function)

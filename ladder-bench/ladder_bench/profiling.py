@@ -28,9 +28,11 @@ short, a profiler that fails, or a rung whose harness child fails, gets a note u
 graph and in the output instead of ending the run.
 
 ``--native`` names the Rust frames because the release profile keeps debug info. Each
-recording is cleaned (``frames.clean``: demangled, paths made relative); from the
-cleaned stacks come ``<rung>.folded``, ``<rung>.speedscope.json`` and ``<rung>.svg``, an
-icicle graph drawn by inferno (the root at the top, each function's callees below it).
+recording is cleaned (``frames.clean``: demangled, paths made relative) and written as
+``<rung>.folded``, every frame kept; ``<rung>.svg`` (an icicle graph drawn by inferno:
+the root at the top, each function's callees below it) and ``<rung>.speedscope.json``
+show the rung's call only, one box per function, native code tagged with its library
+(``ladder_bench.flamegraph``).
 """
 
 import contextlib
@@ -45,7 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cli, config, frames, harness, perf, tools
+from . import cli, config, flamegraph, frames, harness, perf, tools
 
 MIN_SAMPLES = 200
 MEASURED_SHARE = 0.9
@@ -58,7 +60,6 @@ ATTACH_MARGIN_SECONDS = 1
 # How long a child may take to finish after its recording (to print its reply and exit).
 FINISH_SECONDS = 60
 RETRY_FACTORS = (2, 4)  # a short recording is redone this many times longer, in turn
-TITLE_CHARACTERS = 80
 MEASURED_FRAME = harness.run_calls.__qualname__  # the harness's timing loop
 CALL_FRAME = "prepare.<locals>.<lambda>"  # the rung's call, as harness.prepare makes it
 PROFILERS = config.PROFILERS
@@ -104,21 +105,54 @@ class Recording:
     measured_share: float | None = None  # in the timing loop (py-spy's, else None)
     attached: bool = True  # False: py-spy could not attach and ran the child from the start
     unseen_share: float | None = None  # of the CPU, on threads py-spy cannot see (None: unread)
+    rate: int | None = None  # samples a second asked for (None: not known)
+
+    @property
+    def in_call(self) -> int:
+        """The samples inside the rung's call (the graph shows these)."""
+        return round(self.call_share * self.samples)
 
     def share_text(self) -> str:
         return f"{'at least ' if self.at_least else ''}{self.call_share:.0%}"
 
+    def _recorded_with(self) -> str:
+        return self.profiler + (f" at {self.rate} Hz" if self.rate else "")
+
+    def subtitle(self) -> str:
+        """The flamegraph's subtitle: what it shows and what it leaves out."""
+        rest = self.samples - self.in_call
+        if self.at_least:
+            return (
+                f"The rung's worker threads: {self.in_call:,} of {self.samples:,} samples "
+                f"({self.share_text()}); the main thread's {rest:,} under "
+                f"{flamegraph.MAIN_THREAD}. Recorded with {self._recorded_with()}."
+            )
+        shown = (
+            f"Shown: the rung's call, {self.in_call:,} of {self.samples:,} samples "
+            f"({self.call_share:.0%})."
+        )
+        left_out = f" Not shown: {rest:,} in the harness's timing loop." if rest else ""
+        return f"{shown}{left_out} Recorded with {self._recorded_with()}."
+
     def describe(self) -> str:
-        profiler = self.profiler
+        profiler = self._recorded_with()
         if self.profiler == "perf" and self.unseen_share is not None:
             profiler += f", as {self.unseen_share:.0%} of the CPU was on threads py-spy cannot see"
-        text = f"{self.samples} samples ({profiler}), {self.share_text()} inside the rung's call"
+        rest = self.samples - self.in_call
+        text = (
+            f"{self.samples} samples ({profiler}); {self.in_call} of them ({self.share_text()}) "
+            "inside the rung's call, which the graph shows"
+        )
         if self.at_least:
-            text += (
-                f" (its worker threads; perf names no Python frames before Python 3.13, so the "
-                f"main thread's {1 - self.call_share:.0%} are the rung's call and the harness's "
-                "loop together)"
+            text = (
+                f"{self.samples} samples ({profiler}); at least {self.in_call} of them "
+                f"({self.call_share:.0%}) inside the rung's call: its worker threads. perf names "
+                f"no Python frames before Python 3.13, so the main thread's {rest} are the "
+                "rung's call and the harness's loop together, shown under "
+                f"`{flamegraph.MAIN_THREAD}`"
             )
+        elif rest:
+            text += f"; the other {rest}, in the harness's timing loop around it, are not shown"
         if not self.attached:
             text += " (py-spy could not attach, so it recorded the child from its start)"
         return text
@@ -284,6 +318,7 @@ class Recorder:
             measured_share=share_of(folded, MEASURED_FRAME),
             attached=attached,
             unseen_share=unseen,
+            rate=self.rate,
         )
 
     def _py_spy_attached(self, command, request, rung) -> tuple[bool, float | None]:
@@ -328,6 +363,7 @@ class Recorder:
             folded.call_share,
             at_least=not folded.named,
             unseen_share=unseen,
+            rate=self.rate,
         )
 
 
@@ -416,34 +452,25 @@ def frames_in_calls(folded: str) -> bool:
 
 
 def draw(workspace: Path, recording: Recording, rung: str, summary: str, out_dir: Path):
-    """Write a recording's folded stacks, speedscope profile and flamegraph; their paths."""
+    """Write a recording's folded stacks (as recorded), and its speedscope profile and
+    flamegraph (of the rung's call, ``flamegraph.shown``); their paths."""
     files = {
         "folded": out_dir / f"{rung}.folded",
         "speedscope": out_dir / f"{rung}.speedscope.json",
         "flamegraph": out_dir / f"{rung}.svg",
     }
     files["folded"].write_text(recording.folded)
-    files["speedscope"].write_text(json.dumps(folded_to_speedscope(recording.folded, rung)))
-    _, flamegraph = tools.inferno(workspace)
-    with files["flamegraph"].open("w") as svg:
-        # --inverted: an icicle graph, whose root stays in sight at the top of the page's
-        # frame however deep the stacks; --deterministic: a function keeps its colour.
-        subprocess.run(
-            [
-                flamegraph,
-                "--inverted",
-                "--deterministic",
-                "--title",
-                title(rung, summary, recording.samples),
-                "--subtitle",
-                f"{recording.share_text()} of the samples inside the rung's call "
-                f"(recorded with {recording.profiler})",
-            ],
-            input=recording.folded,
-            stdout=svg,
-            text=True,
-            check=True,
-        )
+    shown = flamegraph.shown(recording.folded, CALL_FRAME, keep_unplaced=recording.at_least)
+    profile = flamegraph.speedscope(shown, f"{rung}: the rung's call", recording.rate)
+    files["speedscope"].write_text(json.dumps(profile))
+    _, inferno = tools.inferno(workspace)
+    flamegraph.draw(
+        inferno,
+        shown,
+        flamegraph.title(rung, summary),
+        recording.subtitle(),
+        files["flamegraph"],
+    )
     return files
 
 
@@ -461,16 +488,6 @@ def unrecorded(rung: str, out_dir: Path, *notes: str) -> Profile:
         f'font-family="monospace" font-size="14">{text}</svg>\n'
     )
     return Profile(rung, {"flamegraph": path}, None, notes)
-
-
-def title(rung: str, summary: str, samples: int) -> str:
-    """The flamegraph's title: the rung, what it changed (cut short with an ellipsis to
-    fit in TITLE_CHARACTERS) and the sample count."""
-    head, tail = f"{rung}: ", f" ({samples} samples)"
-    room = TITLE_CHARACTERS - len(head) - len(tail)
-    if len(summary) > room:
-        summary = summary[: room - 1].rstrip() + "…"
-    return f"{head}{summary}{tail}"
 
 
 def share_of(folded: str, function: str) -> float:
@@ -521,7 +538,13 @@ def section(out: Path, profiles: list[Profile], descriptions: dict[str, str]) ->
     for profile in profiles:
         recording = profile.recording
         links = [
-            {"text": text, "href": profile.files[key].relative_to(out).as_posix(), "class": key}
+            {
+                "text": text,
+                "href": profile.files[key].relative_to(out).as_posix(),
+                "class": key,
+                # A JSON file for speedscope.app, not to be read in the browser.
+                **({"download": True} if key == "speedscope" else {}),
+            }
             for key, text in (("speedscope", "speedscope profile"), ("folded", "folded stacks"))
             if key in profile.files
         ]
@@ -557,8 +580,9 @@ def _intro(recordings: list[Recording]) -> str:
         "workload and warmed up: with py-spy `--native`, or with Linux perf (`cpu-clock`, "
         "DWARF call graphs) where threads py-spy cannot see (rayon's, OpenMP's) used over "
         f"{UNSEEN_SHARE:.0%} of the CPU; perf puts those threads under `<rung> [worker "
-        "threads]`. The note under each graph says which, and the share of its samples "
-        "inside the rung's own call, not the harness's timing loop around it."
+        "threads]`. Each graph shows the samples inside the rung's own call, and its "
+        "subtitle and the note under it count them and the ones left out: the harness's "
+        "timing loop around the call."
     ]
     if any(not r.attached for r in recordings):
         parts.append(
@@ -569,15 +593,19 @@ def _intro(recordings: list[Recording]) -> str:
         parts.append(
             "On this Python (before 3.13) perf shows the main thread's Python code as the "
             "interpreter's C functions (`_PyEval_EvalFrameDefault`), so its share counts "
-            "the worker threads only: a lower bound."
+            "the worker threads only, a lower bound, and the main thread's samples hang "
+            f"apart under `{flamegraph.MAIN_THREAD}`."
         )
     parts.append(
-        "Icicle graphs drawn by inferno: each box is a function, its width the share of "
-        "samples in which it was on the stack; the root is at the top and each function's "
-        "callees hang below it. Rust names are demangled and file paths are relative to the "
-        "repository or site-packages. Click to zoom, Ctrl-F (or the Search button) to "
-        "highlight a function. To explore a speedscope file, drop it on "
-        "https://www.speedscope.app (read in your browser, not uploaded)."
+        "Icicle graphs drawn by inferno: the top row is the rung's call, each box below is "
+        "a function, its width the share of those samples in which it was on the stack, "
+        "and each function's callees hang below it. A function is one box whatever its "
+        "line; hover over it for its lines' shares. Native code is tagged with its "
+        "library (`array_subtract [numpy]`, `malloc [libc]`); Rust names are demangled. "
+        f"`{flamegraph.UNKNOWN_SHOWN}` is where py-spy lost the native stack (hover for "
+        "more). Click to zoom, Ctrl-F (or Search) to highlight a function. The speedscope "
+        "profile (times in seconds) opens in https://www.speedscope.app (drop the file on "
+        "it: it is read in your browser, not uploaded)."
     )
     return " ".join(parts)
 
@@ -661,30 +689,3 @@ def _wrapped(text: str, width: int) -> list[str]:
         else:
             line = f"{line} {word}".strip()
     return [*lines, line]
-
-
-def folded_to_speedscope(folded: str, name: str) -> dict:
-    """Folded stacks (``frame;frame;frame count`` per line) as a speedscope "sampled"
-    profile (https://www.speedscope.app/file-format-schema.json)."""
-    indices: dict[str, int] = {}
-    samples, weights = [], []
-    for stack, count in frames.stacks(folded):
-        samples.append([indices.setdefault(frame, len(indices)) for frame in stack])
-        weights.append(count)
-    return {
-        "$schema": "https://www.speedscope.app/file-format-schema.json",
-        "shared": {"frames": [{"name": frame} for frame in indices]},
-        "profiles": [
-            {
-                "type": "sampled",
-                "name": name,
-                "unit": "none",
-                "startValue": 0,
-                "endValue": sum(weights),
-                "samples": samples,
-                "weights": weights,
-            }
-        ],
-        "name": name,
-        "exporter": "ladder_bench.profiling",
-    }
