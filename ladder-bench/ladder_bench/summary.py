@@ -60,7 +60,12 @@ def headline(out: Path) -> list[str]:
                 "(the bench step failed before writing it; see the job's log)."]  # fmt: skip
     manifest = _read_json(out / "sections" / "timings.json") or {}
     given = manifest.get("headline") if isinstance(manifest, dict) else None
-    lines = [_speedup_line(given) if given else _speedup_line_of(timings)]
+    usable = (
+        isinstance(given, dict)
+        and all(isinstance(given.get(key), dict) for key in ("baseline", "fastest"))
+        and given["fastest"].get("speedup")
+    )
+    lines = [_speedup_line(given) if usable else _speedup_line_of(timings)]
     return [*lines, "", noise_line(timings.get("noise"))]
 
 
@@ -68,8 +73,9 @@ def _speedup_line(headline: dict) -> str:
     """From the timings section's headline, whose values are already formatted."""
     baseline, fastest = headline["baseline"], headline["fastest"]
     spread = f" ({fastest['speedup_range']})" if fastest.get("speedup_range") else ""
+    size_name = f" ({headline['size_name']})" if headline.get("size_name") else ""
     return (
-        f"**{headline['workload']}** ({headline.get('size_name', 'size')}): "
+        f"**{headline['workload']}**{size_name}: "
         f"**{fastest['rung']}** is **{fastest['speedup']}** faster than {baseline['rung']}"
         f"{spread}, {fastest['median']} against {baseline['median']} per call."
     )
@@ -80,15 +86,16 @@ def _speedup_line_of(timings: dict) -> str:
     baseline = next((r for r in rows if r["rung"] == timings.get("baseline")), None)
     fastest = max(rows, key=lambda row: row.get("speedup") or 0)
     size = units.size_label(timings.get("size"))
-    size_name = (timings.get("settings") or {}).get("size_key", "size")
+    size_name = (timings.get("settings") or {}).get("size_key")
+    size_name = f" ({size_name})" if size_name else ""
     if baseline is None or not fastest.get("speedup"):
-        return f"**{size}** ({size_name}): no speedups (timings.json names no baseline)."
+        return f"**{size}**{size_name}: no speedups (timings.json names no baseline)."
     spread = ""
     if fastest.get("speedup_low") and fastest.get("speedup_high"):
         low, high = (speedup_text(fastest[key]) for key in ("speedup_low", "speedup_high"))
         spread = f" ({low}{RANGE_DASH}{high})"
     return (
-        f"**{size}** ({size_name}): **{fastest['rung']}** is "
+        f"**{size}**{size_name}: **{fastest['rung']}** is "
         f"**{speedup_text(fastest['speedup'])}** faster than {baseline['rung']}{spread}, "
         f"{units.duration(fastest['median_ms'] / 1e3)} against "
         f"{units.duration(baseline['median_ms'] / 1e3)} per call."

@@ -229,3 +229,19 @@ def test_the_headline_from_the_timings_section_is_used_as_written(folder):
     text = run_summary(folder)
     assert "**n=7** (default-size): **fast** is **21,200x** faster than base" in text
     assert "(20,900x\N{EN DASH}21,600x), 3.93 µs against 83.5 ms per call" in text
+
+
+def test_a_headline_without_a_baseline_falls_back_to_the_timings(folder):
+    write(folder, "timings.json", timings())
+    headline = {"workload": "n=7", "size_name": None, "baseline": None, "fastest": None}
+    write(folder, "sections/timings.json", {"id": "timings", "headline": headline})
+    text = run_summary(folder)
+    assert "**n=1000** (quick-size): **fast** is **20,000x** faster than base" in text
+
+
+def test_timings_without_a_baseline_say_there_are_no_speedups(folder):
+    data = timings()
+    data["baseline"] = "gone"
+    del data["settings"]
+    write(folder, "timings.json", data)
+    assert "**n=1000**: no speedups (timings.json names no baseline)." in run_summary(folder)
