@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_workflow import load_rules
 
 REPO = Path(__file__).resolve().parents[2]
