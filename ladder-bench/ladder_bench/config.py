@@ -21,6 +21,11 @@ file that declares it)::
                                            # called after the timed calls
     sizes = [{ n = 10000 }]                # optional: the only scaling sizes it runs at
 
+``[tool.ladder-bench.layers]`` adds frame patterns to the layers of ``ladder_bench.layers``::
+
+    [tool.ladder-bench.layers]
+    boundary = ["^mylib::python::"]        # regular expressions, searched in each frame
+
 ``[[tool.ladder-bench.peers]]`` has the same fields: other libraries the scaling sweep
 measures beside the rungs; ``sweep-rungs`` too: this project's own approaches that only
 the sweep measures. The other keys are documented in ``docs/pipeline.md``.
@@ -35,6 +40,7 @@ import argparse
 import difflib
 import importlib
 import importlib.util
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +108,7 @@ class Config:
     criterion_package: str | None = None
     gate_threshold_percent: float = 1.0
     gate_rungs: dict[str, float] = field(default_factory=dict)
+    layers: dict[str, list[str]] = field(default_factory=dict)  # layer -> frame patterns
 
     @property
     def root(self) -> Path:
@@ -156,6 +163,7 @@ TOP_LEVEL_KEYS = {
     "work-keys": "a list of a size's keys",
     "criterion-package": "a cargo package's name",
     "instruction-gate": "a table",
+    "layers": "a table of a layer = a list of frame patterns",
     "rungs": "a list of rungs",
     "peers": "a list of rungs",
     "sweep-rungs": "a list of rungs",
@@ -169,6 +177,10 @@ REQUIRED_RUNG_KEYS = {  # and an example of each, for the message that asks for 
 }
 HOOK_KEYS = ("call", "workload", "answer", "extra")
 GATE_KEYS = ("threshold-percent", "rungs")
+# The layers ladder_bench.layers splits a profile into, and the two kinds of frame that
+# pass their samples to their caller: each takes a list of frame patterns.
+LAYER_KEYS = ("interpreter", "numpy", "boundary", "core", "allocator", "cpython", "helpers")
+LAYER_EXAMPLE = '["^mylib::python::"]'
 # What each list holds, as its entries are named in messages.
 KINDS = {"rungs": "rung", "peers": "peer", "sweep-rungs": "sweep-rung"}
 SIZE_EXAMPLE = "{ n = 1000 }"
@@ -221,6 +233,7 @@ def load(path: Path) -> Config:
         criterion_package=table.get("criterion-package"),
         gate_threshold_percent=float(gate.get("threshold-percent", 1.0)),
         gate_rungs={name: float(p) for name, p in gate.get("rungs", {}).items()},
+        layers=table.get("layers", {}),
     )
     _check_names(config)
     return config
@@ -297,6 +310,30 @@ def _check_table(table: dict, path: Path) -> None:
             f"{gate_where} rungs = {per_rung!r}: not a table of a rung's name "
             f"= a number of percent; fix it {fix}"
         )
+    _check_layers(table.get("layers", {}), path)
+
+
+def _check_layers(layers, path: Path) -> None:
+    """``[tool.ladder-bench.layers]``: known layers, each a list of regular expressions."""
+    where = f"[tool.{SECTION}.layers]"
+    fix = f"in {shown_path(path)}"
+    if not isinstance(layers, dict):
+        raise ConfigError(f"[tool.{SECTION}] layers: not a table; fix it {fix}")
+    _refuse_unknown(layers, LAYER_KEYS, where, path)
+    for layer, patterns in layers.items():
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise ConfigError(
+                f"{where} {layer} = {patterns!r}: not a list of frame patterns (regular "
+                f"expressions), e.g. {layer} = {LAYER_EXAMPLE}; fix it {fix}"
+            )
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ConfigError(
+                    f"{where} {layer}: {pattern!r} is not a regular expression ({error}); "
+                    f"fix it {fix}"
+                ) from None
 
 
 def _check_rung(entry, kind: str, key: str, number: int, path: Path) -> None:

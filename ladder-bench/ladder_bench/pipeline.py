@@ -36,6 +36,7 @@ from . import (
     criterion,
     environment,
     instructions,
+    layers,
     preflight,
     profiling,
     report,
@@ -241,6 +242,7 @@ def profile_all(ladder: config.Config, rungs: list, out: Path, mode: Mode, works
             print(f"      note: {note}", flush=True)
         profiles.append(profile)
     report.publish(out, profiling.section(out, profiles, descriptions))
+    report.publish(out, layers.section(out, profiles, ladder.layers))
 
 
 class MeasureError(Exception):
