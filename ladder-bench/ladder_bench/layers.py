@@ -382,8 +382,8 @@ def write(out: Path, rows: list[RungLayers]) -> dict:
 
 
 def section(out: Path, profiles: list, declared: dict[str, list[str]] | None = None) -> dict:
-    """The layers of ``profiling.Profile`` s (a rung not recorded has none), written into
-    ``out`` by ``write``; the report section."""
+    """The layers of each rung's ``profiling.Profile`` (none for a rung not recorded),
+    written into ``out`` by ``write``; the report section."""
     recordings = [(p.rung, p.recording) for p in profiles]
     rows = measure(
         [(rung, r.folded if r else None, r.profiler if r else None) for rung, r in recordings],
