@@ -3,7 +3,7 @@ every declared rung, profile every rung, run the project's criterion benches, an
 it all into ``profiles/``.
 
     ladder-bench [--quick] [--rungs v1,v2] [--scale] [--instructions] [--allow-disagreement]
-        [--compare OLD/timings.json [--threshold 10] [--fail-on-regression]]
+        [--compare OLD/timings.json [--threshold 10] [--fail-on-regression]] [--strict]
 
 Before anything is measured, one child process checks the ladder (``ladder_bench.preflight``):
 every hook imports, every workload builds at the quick size, and every rung answers as the
@@ -12,6 +12,9 @@ and the fix (exit status 2). With ``--allow-disagreement`` a rung whose answer d
 timed anyway and marked in the table. The rungs are timed on the quick size under
 ``--quick``, else on the default size; the table, ``timings.json`` and the page say which,
 and which build of the package was timed (with a warning when it may not be the checkout).
+Whether the run can be trusted is judged from its spreads and from the machine, sampled
+just before and after the timing phase (``ladder_bench.noise``): a noisy run says so in
+the table, ``timings.json`` and the page, and with ``--strict`` exits with status 1.
 
 Writes ``timings.json`` (raw results and environment), ``timings.md`` (the table, also
 printed at the end), ``speedup.svg``, ``flamegraphs/<rung>.svg|.speedscope.json|.folded``,
@@ -37,6 +40,7 @@ from . import (
     environment,
     instructions,
     layers,
+    noise,
     preflight,
     profiling,
     report,
@@ -97,6 +101,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="time a rung whose answer differs from the reference's anyway, marked as such",
     )
     timings.add_regression_options(parser)
+    timings.add_strict_option(parser, "the timings are")
     args = parser.parse_args(argv)
     args.ladder, args.selected = config.from_options(parser, args, args.rungs)
     args.old_timings = None
@@ -151,15 +156,20 @@ def main(argv: list[str] | None = None) -> int:
         "size_key": size_name,
         "allow_disagreement": args.allow_disagreement,
     }
+    before = noise.sample()
     try:
         raw = run_benchmarks(ladder, rungs, mode, size)
     except MeasureError as error:
         print(f"ladder-bench bench: {error}", file=sys.stderr)
         return 1
+    machine = (before, noise.sample())
     order = [rung.name for rung in rungs]
     result = timings.from_benchmark_json(
-        raw, order, ladder.baseline, env, settings, size=size, agreements=checked.agreements
+        raw, order, ladder.baseline, env, settings, size, checked.agreements, machine
     )
+    if not result["noise"]["trustworthy"]:
+        print(f"ladder-bench bench: warning: the timings are noisy: "
+              f"{'; '.join(result['noise']['reasons'])}", file=sys.stderr)  # fmt: skip
     report.publish(out, timings.write(out, result))
     report.publish(out, environment.section(env))
 
@@ -183,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def finish(args: argparse.Namespace, out: Path, result: dict) -> int:
-    """Print the table and the regression check; the exit status."""
+    """Print the table and the regression check; the exit status (1 on a regression with
+    ``--fail-on-regression``, on a noisy run with ``--strict``)."""
     comparison = None
     if args.old_timings is not None:
         comparison = timings.compare(args.old_timings, result, args.threshold)
@@ -195,6 +206,10 @@ def finish(args: argparse.Namespace, out: Path, result: dict) -> int:
     if comparison is not None:
         print(comparison.to_markdown())
     print(f"Wrote {out}; open {index} first.")
+    strict = noise.strict_failure(result["noise"]) if args.strict else None
+    if strict:
+        print(f"ladder-bench bench: {strict}", file=sys.stderr)
+        return 1
     return 1 if comparison is not None and comparison.regressions and args.fail_on_regression else 0
 
 

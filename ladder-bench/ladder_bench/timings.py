@@ -2,28 +2,32 @@
 baseline rung, and the regression check between two runs.
 
 The table's first line says what was timed: the machine, the workload size, and the build
-of the package (and a warning when it may not be the checkout). A rung whose answer
-differed from the reference's, timed anyway (``--allow-disagreement``), is marked.
+of the package (and a warning when it may not be the checkout); above it, a warning when
+the run was noisy (``noise``). A speedup prints to three significant figures with its
+spread. A rung whose answer differed from the reference's, timed anyway
+(``--allow-disagreement``), is marked.
 
-``ladder-bench timings compare OLD.json NEW.json [--threshold 10] [--fail-on-regression]``
-compares two ``timings.json`` files. Results from different machines or CI jobs differ by
-tens of percent on the same code, so it says when the two environments differ; to
-compare two commits, time both in one run on one machine with ``ladder-bench compare BASE``.
+``ladder-bench timings compare OLD.json NEW.json [--threshold 10] [--fail-on-regression]
+[--strict]`` compares two ``timings.json`` files. Results from different machines or CI
+jobs differ by tens of percent on the same code, so it says when the two environments
+differ, and when either run was noisy (``--strict``: exit status 1 then); to compare two
+commits, time both in one run on one machine with ``ladder-bench compare BASE``.
 """
 
 import argparse
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cli, environment
+from . import cli, environment, noise
 from .units import REGRESSION_THRESHOLD_PERCENT, duration, size_label
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 STATS = ("median", "iqr", "q1", "q3", "min", "max", "mean", "stddev")
 DISAGREES = "⚠ disagrees"  # the mark of a rung timed although its answer differed
+EN_DASH = "\u2013"  # between the ends of a range: 3,480-3,620 with an en dash
 
 
 def from_benchmark_json(
@@ -34,11 +38,14 @@ def from_benchmark_json(
     settings: dict,
     size: dict | None = None,
     agreements: dict | None = None,
+    machine: tuple | None = None,
 ) -> dict:
     """``timings.json``'s content from pytest-benchmark's ``--benchmark-json`` output,
-    rows in ladder ``order``, speedups relative to the ``baseline`` rung (if it was timed);
-    ``size`` is the workload timed, ``agreements`` how each rung's answer compared with
-    the reference's (``preflight.Checked.agreements``)."""
+    rows in ladder ``order``, speedups relative to the ``baseline`` rung (if it was timed)
+    with their spread; ``size`` is the workload timed, ``agreements`` how each rung's answer
+    compared with the reference's (``preflight.Checked.agreements``), ``machine`` the
+    ``noise.sample`` taken before and after the timing phase. Its ``noise`` says whether
+    the run can be trusted (from the spreads alone without ``machine``)."""
     agreements = agreements or {}
     by_rung = {}
     for benchmark in raw["benchmarks"]:
@@ -57,6 +64,9 @@ def from_benchmark_json(
     base = by_rung.get(baseline)
     for row in rungs:
         row["speedup"] = base["median_ms"] / row["median_ms"] if base else None
+        # The ratios of quartiles the two interquartile ranges allow.
+        row["speedup_low"] = base["q1_ms"] / row["q3_ms"] if base and row["q3_ms"] else None
+        row["speedup_high"] = base["q3_ms"] / row["q1_ms"] if base and row["q1_ms"] else None
     return {
         "schema_version": SCHEMA_VERSION,
         "baseline": baseline,
@@ -64,8 +74,32 @@ def from_benchmark_json(
         "environment": env,
         "settings": settings,
         "rungs": rungs,
+        "noise": noise.judge(rungs, baseline if base else None, *(machine or ())),
         "raw": raw,
     }
+
+
+def speedup_text(value: float | None, unit: str = "x") -> str:
+    """A speedup to three significant figures: ``21,200x``, ``426x``, ``48.5x``, ``8.50x``;
+    the baseline's own, exactly 1, is ``1.0x``."""
+    if value is None:
+        return "n/a"
+    if value == 1:
+        return f"1.0{unit}"
+    digits = 2 - math.floor(math.log10(value))
+    if round(value, digits) >= 10 ** (3 - digits):  # rounded up to the next power of ten
+        digits -= 1
+    return f"{round(value, digits):,.{max(digits, 0)}f}{unit}"
+
+
+def speedup_cell(row: dict) -> str:
+    """A row's speedup and its spread, ``3,550x (3,480-3,620)`` with an en dash."""
+    if row.get("speedup") is None:
+        return "n/a"
+    if row.get("speedup_low") is None or row.get("speedup_high") is None:
+        return speedup_text(row["speedup"])
+    low, high = speedup_text(row["speedup_low"], ""), speedup_text(row["speedup_high"], "")
+    return f"{speedup_text(row['speedup'])} ({low}{EN_DASH}{high})"
 
 
 def _rung(benchmark: dict) -> str:
@@ -143,13 +177,16 @@ def to_markdown(timings: dict) -> str:
     if env.get("pyo3") not in (None, "unknown"):
         measured_with.append(f"pyo3 {env['pyo3']}")
     size_key = timings.get("settings", {}).get("size_key")
-    lines = [
+    warning = noise.warning(timings.get("noise"))
+    lines = [warning, ""] if warning else []
+    lines += [
         f"Measured on {env['cpu']} ({env['cores']} cores), {env['os']}, "
         f"{', '.join(filter(None, measured_with))}; commit {str(env['git_commit'])[:12]}, "
         f"{env['date']}. Workload size: {size_label(timings.get('size'))}"
         f"{f' ({size_key})' if size_key else ''}. Median of "
         f"{rounds[0]}{f'-{rounds[-1]}' if len(rounds) > 1 else ''} rounds each; spread is "
-        "the interquartile range.",
+        "the interquartile range, and a speedup's, the baseline's first quartile over the "
+        "rung's third to its third over the rung's first.",
         "",
         _build_line(env),
         "",
@@ -164,7 +201,7 @@ def to_markdown(timings: dict) -> str:
     ]
     notes = []
     for row in timings["rungs"]:
-        speedup = "n/a" if row["speedup"] is None else f"{row['speedup']:,.1f}x"
+        speedup = speedup_cell(row)
         if row.get("disagrees"):
             agreement = row["agreement"]
             speedup += f" {DISAGREES} with {agreement['reference']}"
@@ -227,23 +264,24 @@ def speedup_chart(timings: dict) -> str:
         )
     for i, (row, (low, high)) in enumerate(zip(rows, spreads, strict=True)):
         y, speedup, middle = i * row_height, row["speedup"], i * row_height + row_height / 2
-        spread = f"{low:,.1f}x to {high:,.1f}x"
+        spread = f"{speedup_text(low)} to {speedup_text(high)}"
         parts.append(
             f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end">{row["rung"]}</text>'
             f'<rect x="{label_width}" y="{y + 4}" width="{max(x(speedup) - label_width, 1):.1f}"'
-            f' height="{row_height - 8}" fill="#d2691e"><title>{speedup:,.1f}x (spread '
-            f"{spread})</title></rect>"
+            f' height="{row_height - 8}" fill="#d2691e"><title>{speedup_text(speedup)} '
+            f"(spread {spread})</title></rect>"
             f'<path class="spread" d="M{x(low):.1f},{middle:.1f}H{x(high):.1f}'
             f'M{x(low):.1f},{middle - 5:.1f}v10M{x(high):.1f},{middle - 5:.1f}v10" '
             f'stroke="#333" fill="none"><title>spread {spread}</title></path>'
-            f'<text x="{max(x(speedup), x(high)) + 6:.1f}" y="{y + 17}">{speedup:,.1f}x'
-            f"{marks[row['rung']]}</text>"
+            f'<text x="{max(x(speedup), x(high)) + 6:.1f}" y="{y + 17}">'
+            f"{speedup_text(speedup)}{marks[row['rung']]}</text>"
         )
     return "".join(parts) + "</svg>"
 
 
 def write(out: Path, timings: dict) -> dict:
-    """``timings.json``, ``timings.md`` and ``speedup.svg``; the report section."""
+    """``timings.json``, ``timings.md`` and ``speedup.svg``; the report section, the chart
+    first, with the ``headline`` the report's header shows."""
     (out / "timings.json").write_text(json.dumps(timings, indent=2))
     (out / "timings.md").write_text(to_markdown(timings))
     (out / "speedup.svg").write_text(speedup_chart(timings))
@@ -255,8 +293,60 @@ def write(out: Path, timings: dict) -> dict:
         "its whisker, the ratio's spread: the baseline's first quartile over the rung's third "
         "to the baseline's third over the rung's first.",
         "environment": timings["environment"],
-        "blocks": [{"markdown": "timings.md"}, {"svg": "speedup.svg"}],
+        "headline": headline(timings),
+        "blocks": [{"svg": "speedup.svg"}, {"markdown": "timings.md"}],
     }
+
+
+def headline(timings: dict) -> dict:
+    """The run in a few printed values, for the report's header: what was timed where,
+    the baseline, the fastest rung, and the noise verdict."""
+    env, rows = timings["environment"], timings["rungs"]
+    commit = str(env.get("git_commit") or "unknown")
+    commit = commit.removesuffix("-dirty")[:12] + (
+        " with uncommitted changes" if commit.endswith("-dirty") else ""
+    )
+    base = next((row for row in rows if row["rung"] == timings["baseline"]), None)
+    fastest = min(rows, key=lambda row: row["median_ms"], default=None)
+    return {
+        "workload": size_label(timings.get("size")),
+        "size_name": timings.get("settings", {}).get("size_key"),
+        "machine": f"{env.get('cpu')} ({env.get('cores')} cores)",
+        "build": _build_headline(env),
+        "commit": commit,
+        "baseline": base and {
+            "rung": base["rung"],
+            "median": duration(base["median_ms"] / 1e3),
+            "spread": f"{100 * base['iqr_ms'] / base['median_ms']:.1f}%",
+        },
+        "fastest": fastest and {
+            "rung": fastest["rung"],
+            "median": duration(fastest["median_ms"] / 1e3),
+            "speedup": _speedup_or_none(fastest.get("speedup")),
+            "speedup_range": fastest.get("speedup_low") and EN_DASH.join(
+                map(speedup_text, (fastest["speedup_low"], fastest["speedup_high"]))
+            ),
+        },
+        "noise": timings.get("noise"),
+    }  # fmt: skip
+
+
+def _speedup_or_none(value: float | None) -> str | None:
+    return None if value is None else speedup_text(value)
+
+
+def _build_headline(env: dict) -> str:
+    """``poly-match 0.1.0, wheel built by maturin 1.16.0``, or how else it was installed."""
+    build = env.get("build") or {}
+    if not build.get("distribution"):
+        return env.get("distribution") or "not declared"
+    if build.get("version") is None:
+        return f"{build['distribution']} (not installed)"
+    line = f"{build['distribution']} {build['version']}"
+    if build.get("editable"):
+        return f"{line}, editable install"
+    built_by = build.get("built_by")
+    return f"{line}, wheel built by {built_by.replace(' (', ' ').rstrip(')')}" if built_by else line
 
 
 @dataclass(frozen=True)
@@ -275,6 +365,7 @@ class Comparison:
     changes: list[Change]
     threshold_percent: float
     environment_differences: list[str]
+    noisy: list[str] = field(default_factory=list)  # a line per noisy run of the two
 
     @property
     def regressions(self) -> list[Change]:
@@ -293,6 +384,14 @@ class Comparison:
                 "both in one run: `ladder-bench compare BASE`.",
                 "",
                 *[f"- {line}" for line in self.environment_differences],
+                "",
+            ]
+        if self.noisy:
+            lines += [
+                "**A noisy run is compared**: its medians may be off by tens of percent, "
+                "so a change may be the noise's.",
+                "",
+                *[f"- {line}" for line in self.noisy],
                 "",
             ]
         lines += ["| rung | before | now | change | |", "|---|---:|---:|---:|---|"]
@@ -316,12 +415,33 @@ def compare(old: dict, new: dict, threshold_percent: float = REGRESSION_THRESHOL
     differences = environment.differences(old["environment"], new["environment"])
     if old.get("size") != new.get("size"):  # a quick run against a full one, say
         differences.append(f"workload size: {_size_of(old)} -> {_size_of(new)}")
-    return Comparison(changes, threshold_percent, differences)
+    noisy = [
+        f"{name}: {'; '.join(verdict['reasons'])}"
+        for name, verdict in (("before", noise_of(old)), ("now", noise_of(new)))
+        if not verdict["trustworthy"]
+    ]
+    return Comparison(changes, threshold_percent, differences, noisy)
+
+
+def noise_of(timings: dict) -> dict:
+    """The run's ``noise``; for a file from before it was recorded, judged from its spreads."""
+    if timings.get("noise"):
+        return timings["noise"]
+    return noise.judge(timings["rungs"], timings.get("baseline"))
 
 
 def _size_of(timings: dict) -> str:
     size = timings.get("size")
     return "not recorded" if size is None else size_label(size)
+
+
+def add_strict_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit with status 1 when {what} noisy (busy machine, wide spreads), with one "
+        "line saying why",
+    )
 
 
 def add_regression_options(parser: argparse.ArgumentParser) -> None:
@@ -345,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     compare_parser.add_argument("old", type=Path)
     compare_parser.add_argument("new", type=Path)
     add_regression_options(compare_parser)
+    add_strict_option(compare_parser, "either run was")
     args = parser.parse_args(argv)
     try:
         old, new = load_baseline(args.old), load_baseline(args.new)
@@ -352,6 +473,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     comparison = compare(old, new, args.threshold)
     print(comparison.to_markdown())
+    if args.strict and comparison.noisy:
+        print(f"ladder-bench timings: --strict: a noisy run is compared: {comparison.noisy[0]}. "
+              f"{noise.ADVICE}", file=sys.stderr)  # fmt: skip
+        return 1
     return 1 if comparison.regressions and args.fail_on_regression else 0
 
 

@@ -164,6 +164,7 @@ def test_every_module_imports_without_numpy(without_numpy):
         "history",
         "instructions",
         "measure",
+        "noise",
         "pipeline",
         "preflight",
         "report",

@@ -7,6 +7,7 @@ Python and numpy) and run through ``ladder-bench bench --quick`` as a user would
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -198,7 +199,7 @@ def test_allow_disagreement_times_the_rung_and_marks_it(allowed):
     assert "disagrees" not in rows["loop"]  # the reference is not compared with itself
     table = (out / "timings.md").read_text()
     row = next(line for line in table.splitlines() if line.startswith("| vectorized |"))
-    assert row.endswith("x ⚠ disagrees with loop |"), row
+    assert re.search(r"x \([\d.,]+\u2013[\d.,]+\) ⚠ disagrees with loop \|$", row), row
     assert "⚠ disagrees with loop" in (out / "index.html").read_text()
     assert "⚠ disagrees" in (out / "speedup.svg").read_text()
 
@@ -225,7 +226,9 @@ def test_the_quick_timings_use_the_quick_size_and_say_so(tmp_path):
     result = json.loads((tmp_path / "out" / "timings.json").read_text())
     assert result["size"] == {"n_vertices": 321}
     assert result["settings"]["size_key"] == "quick-size"
-    first = (tmp_path / "out" / "timings.md").read_text().splitlines()[0]
+    # The first line but for a noisy run's warning above it.
+    lines = (tmp_path / "out" / "timings.md").read_text().splitlines()
+    first = next(line for line in lines if line.startswith("Measured on"))
     assert "Workload size: n_vertices=321 (quick-size)." in first
     assert (
         "Workload size: n_vertices=321 (quick-size)."
@@ -241,7 +244,9 @@ def test_a_build_not_from_the_checkout_is_recorded_and_warned_about(tmp_path):
     )
     completed, _ = bench(workspace, tmp_path / "out")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    warnings = [line for line in completed.stderr.splitlines() if "warning" in line]
+    # (On a busy machine, the noise verdict's warning too: not this test's subject.)
+    warnings = [line for line in completed.stderr.splitlines()
+                if "warning" in line and "the timings are noisy" not in line]  # fmt: skip
     assert len(warnings) == 1, completed.stderr
     assert "was not built from this checkout" in warnings[0]
     build = json.loads((tmp_path / "out" / "timings.json").read_text())["environment"]["build"]

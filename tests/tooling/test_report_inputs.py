@@ -163,8 +163,8 @@ def test_the_speedup_chart_draws_each_ratios_spread():
         entry["speedup"] = 100.0 / entry["median_ms"]
     svg = timings.speedup_chart(result)
     # v5: 90 / 12 = 7.5x to 110 / 9 = 12.2x around its 10x; v1: 90 / 110 to 110 / 90.
-    assert "<title>spread 7.5x to 12.2x</title>" in svg
-    assert "<title>spread 0.8x to 1.2x</title>" in svg
+    assert "<title>spread 7.50x to 12.2x</title>" in svg
+    assert "<title>spread 0.818x to 1.22x</title>" in svg
     assert svg.count('class="spread"') == 2
 
 

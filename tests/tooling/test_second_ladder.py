@@ -43,8 +43,12 @@ def test_its_table_has_both_rungs_and_a_speedup(second_profiles):
     assert [row[0] for row in cells] == ["loop", "vectorized"]
     # Descriptions come from the functions' modules when the configuration gives none.
     assert cells[0][1].startswith("A second, tiny ladder")
-    assert cells[0][4] == "1.0x"
-    assert float(cells[1][4].rstrip("x").replace(",", "")) > 1
+    # The speedup, then its spread: "21.7x (21.3-22.8)" with an en dash; the baseline's 1.0x.
+    assert re.fullmatch(r"1\.0x \([\d.]+\u2013[\d.]+\)", cells[0][4]), cells[0][4]
+    spread = re.fullmatch(r"([\d.,]+)x \(([\d.,]+)\u2013([\d.,]+)\)", cells[1][4])
+    speedup, low, high = spread.groups()
+    speedup, low, high = (float(text.replace(",", "")) for text in (speedup, low, high))
+    assert 1 < low <= speedup <= high
 
 
 def test_its_flamegraphs_show_its_own_functions(second_profiles):
