@@ -9,8 +9,11 @@ which gives asv one class per rung, named after it (characters a Python name can
 such as the dot of ``Index.match``, become ``_``: asv splits benchmark names on dots),
 with three benchmarks:
 
-- ``time_call``: one call on the default workload, timed by asv (each sample one call,
-  on the same workload, after a warm-up call);
+- ``time_call``: one call on the default workload, timed by asv as the timing table
+  times it: the workload built and called once before any timing, then each sample one
+  warm call on it, with the garbage collector on and the answer dropped on return, for up
+  to ``TIME_SAMPLES`` samples or about ``TIME_SECONDS`` (whichever ends first, at least
+  ``MIN_TIME_SAMPLES``), in each of asv's rounds;
 - ``track_peak_memory``: the MiB one call adds to the resident set at its peak (the
   harness's ``peak_extra_mib``, on the default workload);
 - ``track_instructions``: instructions per call under callgrind
@@ -23,6 +26,7 @@ skipped (asv shows no point), not failed. A rung named by module (``package.modu
 is the commit's build; one named by file (``hooks.py:f``) is the checkout's file.
 """
 
+import gc
 import os
 import re
 import shutil
@@ -42,6 +46,10 @@ INSTRUCTIONS_TIMEOUT_SECONDS = 1800
 # Each rung's call on its workload, made by the first setup in this process, by
 # configuration and rung.
 PREPARED: dict[tuple[Path, str], Callable[[], object]] = {}
+# time_call's samples in each of asv's rounds (processes): asv's default stops at five,
+# a median of five single calls that one busy moment moves. Slow rungs stop at the
+# minimum, fast ones at the maximum.
+MIN_TIME_SAMPLES, TIME_SAMPLES, TIME_SECONDS = 10, 2000, 1.0
 
 
 class RungBenchmarks:
@@ -77,11 +85,11 @@ class RungBenchmarks:
     setup_cache.timeout = INSTRUCTIONS_TIMEOUT_SECONDS
 
     def setup(self, _instructions: dict[str, float]) -> None:
-        # asv re-runs setup before every timed call (asv#966): a workload built there each
-        # time would make every timed call the first on fresh data, as no user calls it.
-        # One workload per benchmark process, called once before any timing, as the
-        # harness's timings do.
-        self.answer = None  # the last call's, freed here, untimed, as the harness frees it
+        # asv re-runs setup before every timed call, one call per sample, whatever the
+        # benchmark's `number`: a workload built here each time would make every timed
+        # call the first on fresh objects (caches cold, nothing made yet), as no user
+        # calls it. One workload per benchmark process, called once before any timing,
+        # as the timing table's and the harness's.
         key = (self.ladder.path, self.rung.name)
         if key not in PREPARED:
             try:
@@ -95,7 +103,14 @@ class RungBenchmarks:
         self.call = PREPARED[key]
 
     def time_call(self, _instructions: dict[str, float]) -> None:
-        self.answer = self.call()
+        # asv's timer turns the garbage collector off while it times; the table's
+        # (pytest-benchmark) and the harness's calls run with it on, as a user's do, and
+        # the collections a call's objects cause are part of its cost.
+        gc.enable()
+        self.call()  # the answer is dropped on return, inside the timing, as the table's
+
+    time_call.number = 1  # each sample one call: their median is the table's median
+    time_call.repeat = (MIN_TIME_SAMPLES, TIME_SAMPLES, TIME_SECONDS)
 
     def track_peak_memory(self, _instructions: dict[str, float]) -> float:
         measured = harness.measure(self.ladder, self.rung, {"memory": True, "calls": 1})
