@@ -323,7 +323,8 @@ def test_the_second_ladder_timed_beside_busy_processes_is_noisy(tmp_path, busy_p
     assert verdict["trustworthy"] is False
     listed = {p["pid"] for when in ("before", "after")
               for p in verdict["machine"][when]["busy_processes"]}  # fmt: skip
-    assert set(busy_processes) <= listed, verdict["machine"]
+    # Named (the list keeps the five busiest: on a machine busy with more, maybe not all).
+    assert set(busy_processes) & listed, verdict["machine"]
     assert any(reason.startswith("other processes kept") for reason in verdict["reasons"])
     # --strict: status 1 and one line saying why, after the whole report was written.
     assert completed.returncode == 1
