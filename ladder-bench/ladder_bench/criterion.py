@@ -69,24 +69,32 @@ def collect(criterion_dir: Path) -> list[dict]:
 def to_markdown(
     results: list[dict], threshold_percent: float = REGRESSION_THRESHOLD_PERCENT
 ) -> str:
+    """The table of ``results``; its change column only when criterion had a previous run
+    to compare with (a first run has nothing to say there)."""
+    changed = any(result["change"] is not None for result in results)
     lines = [
-        "| group | benchmark | median | 95% CI | change vs previous run |",
-        "|---|---|---:|---:|---:|",
+        "| group | benchmark | median | 95% CI |"
+        + (" change vs previous run |" if changed else ""),
+        "|---|---|---:|---:|" + ("---:|" if changed else ""),
     ]
     for result in results:
         low, high = result["median_ci_ns"]
-        change = "first run"
-        if result["change"] is not None:
-            change_low, change_high = result["change"]["ci_percent"]
-            median = result["change"]["median_percent"]
-            change = f"{median:+.1f}% [{change_low:+.1f}%, {change_high:+.1f}%]"
-            if change_low > threshold_percent:
-                change += " REGRESSION"
-        lines.append(
+        line = (
             f"| {result['group']} | {result['id']} | {duration(result['median_ns'] / 1e9)} "
-            f"| {duration(low / 1e9)} - {duration(high / 1e9)} | {change} |"
+            f"| {duration(low / 1e9)} - {duration(high / 1e9)} |"
         )
+        if changed:
+            line += f" {_change(result['change'], threshold_percent)} |"
+        lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def _change(change: dict | None, threshold_percent: float) -> str:
+    if change is None:
+        return "new"  # a benchmark added since criterion's previous run
+    change_low, change_high = change["ci_percent"]
+    text = f"{change['median_percent']:+.1f}% [{change_low:+.1f}%, {change_high:+.1f}%]"
+    return text + (" REGRESSION" if change_low > threshold_percent else "")
 
 
 def _interval(estimate: dict) -> list[float]:

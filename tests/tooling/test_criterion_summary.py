@@ -44,14 +44,26 @@ def test_collect_and_summarise(tmp_path):
     assert results[0]["change"] is None
     assert results[1]["change"]["median_percent"] == 2.0
 
-    rows = criterion.to_markdown(results).splitlines()[2:]
-    assert (
-        rows[0] == "| distance_test | 1000 polygons/sqrt | 357 µs | 353 µs - 361 µs | first run |"
-    )
+    header, _, *rows = criterion.to_markdown(results).splitlines()
+    assert header.endswith("| change vs previous run |")
+    assert rows[0] == "| distance_test | 1000 polygons/sqrt | 357 µs | 353 µs - 361 µs | new |"
     assert "+2.0% [-1.0%, +5.0%]" in rows[1]
     assert "REGRESSION" not in rows[1]
     assert "12.5 ns" in rows[2]
     assert rows[2].endswith("+50.0% [+40.0%, +60.0%] REGRESSION |")
+
+
+def test_a_first_run_has_no_change_column(tmp_path):
+    """criterion compares with nothing on its first run: no column of "first run"s."""
+    write_benchmark(tmp_path, "polygon", "10 vertices", "area", 12.5)
+    write_benchmark(tmp_path, "polygon", "10 vertices", "center", 20.0)
+    lines = criterion.to_markdown(criterion.collect(tmp_path)).splitlines()
+    assert lines == [
+        "| group | benchmark | median | 95% CI |",
+        "|---|---|---:|---:|",
+        "| polygon | 10 vertices/area | 12.5 ns | 12.4 ns - 12.6 ns |",
+        "| polygon | 10 vertices/center | 20.0 ns | 19.8 ns - 20.2 ns |",
+    ]
 
 
 def test_cli_fails_without_results(tmp_path):

@@ -1,12 +1,18 @@
 """The index page in a real headless browser (the ``browser`` fixture: Debian's chromium
 driven by selenium): it loads offline with no console error, its table, and its
-flamegraphs' search and zoom."""
+flamegraphs' search and zoom; its headline and noise banner; on a phone, in dark mode."""
 
+import base64
+import contextlib
+import json
 import re
+import shutil
+import time
 
 import pytest
 
 from conftest import SMOKE_RUNGS, console_errors, requested_urls, serve
+from ladder_bench import report
 
 pytest.importorskip("selenium")
 from selenium.webdriver.support.wait import WebDriverWait
@@ -116,9 +122,150 @@ def test_a_click_on_a_flamegraph_frame_zooms_into_it(index):
         index.switch_to.default_content()
 
 
-def test_speedscope_link_opens_a_profile(index):
+def test_speedscope_link_downloads_a_profile(index):
+    """A speedscope file is for speedscope.app: the link saves it rather than opening it."""
     link = index.find_element("css selector", "a.speedscope")
-    link.click()
-    assert index.current_url.endswith(".speedscope.json")
-    body = index.find_element("tag name", "body").text
-    assert "https://www.speedscope.app/file-format-schema.json" in body
+    assert link.get_attribute("download") is not None
+    profile = index.execute_async_script(
+        "fetch(arguments[0]).then(r => r.json()).then(arguments[1])", link.get_attribute("href")
+    )
+    assert profile["$schema"] == "https://www.speedscope.app/file-format-schema.json"
+
+
+NOISY = {
+    "trustworthy": False,
+    "verdict": "noisy",
+    "reasons": ["v1's IQR is 41% of its median (limit 10%)", "load average 3.2 on 2 cores"],
+    "advice": "Rerun on a quiet machine.",
+}
+SPEEDUP_RANGE = "1.9x\N{EN DASH}2.1x"
+QUIET = {"trustworthy": True, "verdict": "quiet", "reasons": [], "advice": ""}
+
+
+def with_headline(out, noise: dict) -> str:
+    """The page of ``out`` (a copy of the smoke run) with a headline in its timings
+    section, as the contract between timings and the report shapes it; its URL."""
+    path = out / "sections" / "timings.json"
+    section = json.loads(path.read_text())
+    section["headline"] = {
+        "workload": "n_polygons=40, n_points=7",
+        "size_name": "quick-size",
+        "machine": "Some CPU (2 cores)",
+        "build": "poly-match 0.1.0, wheel built by maturin (release)",
+        "commit": "0123456789ab",
+        "baseline": {"rung": SMOKE_RUNGS[0], "median": "3.43 ms", "spread": "4.0%"},
+        "fastest": {"rung": SMOKE_RUNGS[1], "median": "1.72 ms", "speedup": "2.0x",
+                    "speedup_range": SPEEDUP_RANGE},
+        "noise": noise,
+    }  # fmt: skip
+    path.write_text(json.dumps(section))
+    return report.render(out).as_uri()
+
+
+@pytest.fixture
+def pages(tmp_path, smoke_profiles):
+    """A copy of the smoke run's output: its real flamegraphs, table and chart."""
+    out = tmp_path / "profiles"
+    shutil.copytree(smoke_profiles, out)
+    return out
+
+
+@contextlib.contextmanager
+def emulated(browser, width=None, height=None, dark=False):
+    """The browser as a phone of ``width`` x ``height``, and/or in dark mode, meanwhile."""
+    if width:
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 2, "mobile": True})  # fmt: skip
+    if dark:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+            "features": [{"name": "prefers-color-scheme", "value": "dark"}]})  # fmt: skip
+    try:
+        yield browser
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def load(browser, url):
+    browser.get(url)
+    WebDriverWait(browser, 20).until(
+        lambda driver: driver.execute_script(
+            "return document.readyState === 'complete' && [...document.querySelectorAll("
+            "'object.flamegraph')].every(o => o.contentWindow && o.contentWindow.total_samples)"
+        )
+    )
+
+
+def test_the_headline_names_the_workload_the_baseline_and_the_fastest_rung(browser, pages):
+    load(browser, with_headline(pages, QUIET))
+    headline = browser.find_element("css selector", "header.headline").text
+    for text in ("n_polygons=40, n_points=7", "Some CPU (2 cores)", "0123456789ab",
+                 f"Baseline: {SMOKE_RUNGS[0]}", "3.43 ms", f"Fastest: {SMOKE_RUNGS[1]}",
+                 "1.72 ms", "2.0x", SPEEDUP_RANGE):  # fmt: skip
+        assert text in headline, text
+    linked = browser.execute_script(
+        "return [...document.querySelectorAll('#contents a')].map(a => a.hash)"
+    )
+    assert {"#timings", "#flamegraphs"} <= set(linked)
+    # Above the fold on a laptop: the figures and the contents, not the sections.
+    top = browser.execute_script(
+        "return document.querySelector('#contents').getBoundingClientRect().bottom"
+    )
+    assert top < browser.execute_script("return innerHeight")
+
+
+@pytest.mark.parametrize(("noise", "shown"), [(NOISY, True), (QUIET, False)])
+def test_the_noise_banner_shows_for_a_noisy_run_only(browser, pages, noise, shown):
+    load(browser, with_headline(pages, noise))
+    banners = browser.find_elements("css selector", ".noise-banner")
+    assert bool(banners) == shown
+    if shown:
+        assert banners[0].is_displayed()
+        for text in (*NOISY["reasons"], NOISY["advice"]):
+            assert text in banners[0].text
+
+
+def test_on_a_phone_only_a_table_box_scrolls_sideways(browser, pages):
+    with emulated(browser, 390, 844):
+        load(browser, with_headline(pages, NOISY))
+        widths = browser.execute_script(
+            "return [document.documentElement.scrollWidth, innerWidth,"
+            " [...document.querySelectorAll('table')].map(t => t.parentElement.className)]"
+        )
+    page_width, window_width, table_boxes = widths
+    assert window_width == 390  # the viewport meta: the page is drawn at the phone's width
+    assert page_width <= window_width
+    assert table_boxes
+    assert set(table_boxes) == {"table-box"}
+
+
+def test_flamegraphs_make_no_console_error_while_the_page_is_resized(browser, pages):
+    """inferno's script redraws a graph on every resize of its frame; a full-page
+    screenshot resizes the page through a zero width, where a graph whose frame has
+    no minimum width sets a negative width and logs an error."""
+    console_errors(browser)  # what earlier pages left
+    load(browser, pages.joinpath("index.html").as_uri())
+    time.sleep(0.5)  # painted
+    for _ in range(2):
+        shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True})
+        assert base64.b64decode(shot["data"]).startswith(b"\x89PNG")
+    with emulated(browser, 390, 844):
+        time.sleep(0.5)  # the graphs' resize handlers run
+    time.sleep(0.5)
+    assert console_errors(browser) == []
+
+
+def test_dark_mode_darkens_the_page(browser, pages):
+    url = with_headline(pages, NOISY)
+    background = "return getComputedStyle(document.documentElement).backgroundColor"
+    load(browser, url)
+    light = browser.execute_script(background)
+    with emulated(browser, dark=True):
+        load(browser, url)
+        dark = browser.execute_script(background)
+
+    def brightness(color):
+        return sum(int(channel) for channel in re.findall(r"\d+", color)[:3])
+
+    assert brightness(light) > 700, light
+    assert brightness(dark) < 150, dark

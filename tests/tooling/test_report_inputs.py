@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SMOKE_RUNGS
 from ladder_bench import cli, report, timings
 
 PIPELINE = [sys.executable, "-m", "ladder_bench.pipeline", "--workspace", str(ROOT)]
@@ -169,13 +169,16 @@ def test_the_speedup_chart_draws_each_ratios_spread():
 
 
 def test_the_index_has_a_table_of_contents(smoke_profiles):
+    """The sections on one line at the top; each flamegraph from its section's own list."""
     page = (smoke_profiles / "index.html").read_text()
-    contents = re.search(r'<nav id="contents">(.*?)</nav>', page, re.DOTALL)
+    contents = re.search(r'<nav id="contents"[^>]*>(.*?)</nav>', page, re.DOTALL)
     assert contents is not None
     linked = re.findall(r'href="#([^"]+)"', contents.group(1))
-    headings = re.findall(r'<h[23] id="([^"]+)"', page)
-    assert sorted(linked) == sorted(headings)
+    assert linked == re.findall(r'<h2 id="([^"]+)"', page)
     assert "flamegraphs" in linked
+    within = re.search(r'<nav class="within" aria-label="Flamegraphs">(.*?)</nav>', page)
+    assert re.findall(r'href="#([^"]+)"', within.group(1)) == list(SMOKE_RUNGS)
+    assert re.findall(r'<h3 id="([^"]+)"', page) == list(SMOKE_RUNGS)
 
 
 def test_sections_of_an_earlier_run_say_so_and_the_header_names_the_newest(tmp_path):
@@ -193,7 +196,7 @@ def test_sections_of_an_earlier_run_say_so_and_the_header_names_the_newest(tmp_p
     ).read_text()
     saved = json.loads((out / "sections" / "new.json").read_text())
     assert saved["run"] == newest  # publish stamps the run
-    header = re.search(r"<h1>.*?</p>", page, re.DOTALL).group()
+    header = re.search(r"<h1>.*?</header>", page, re.DOTALL).group()
     assert f"Newest run: {newest['date'][:10]}" in header
     assert newest["commit"][:12] in header
     old = page[page.index('<h2 id="old">') : page.index('<h2 id="new">')]
@@ -202,7 +205,7 @@ def test_sections_of_an_earlier_run_say_so_and_the_header_names_the_newest(tmp_p
         "0123456789ab with uncommitted changes.</p>"
     ) in old
     assert "earlier run" not in page[page.index('<h2 id="new">') :]
-    contents = re.search(r'<nav id="contents">(.*?)</nav>', page, re.DOTALL).group(1)
+    contents = re.search(r'<nav id="contents"[^>]*>(.*?)</nav>', page, re.DOTALL).group(1)
     assert '<a href="#old">Old</a> (an earlier run)' in contents
     assert '<a href="#new">New</a><' in contents
 
@@ -218,3 +221,154 @@ def test_a_comparison_of_two_workload_sizes_says_so():
     assert (
         timings.compare(result({"n": 5}, 1.0), result({"n": 5}, 1.0)).environment_differences == []
     )
+
+
+HEADLINE = {
+    "workload": "n_polygons=1000, n_points=100",
+    "size_name": "default-size",
+    "machine": "AMD EPYC (2 cores)",
+    "build": "poly-match 0.1.0, wheel built by maturin 1.16.0 (release)",
+    "commit": "e2729d81eac6 with uncommitted changes",
+    "baseline": {"rung": "v1", "median": "83.5 ms", "spread": "1.7%"},
+    "fastest": {"rung": "Index.match", "median": "3.93 µs", "speedup": "21,200x",
+                "speedup_range": "20,900x\N{EN DASH}21,600x"},
+}  # fmt: skip
+
+
+def drawn(tmp_path, headline=None, flamegraph_links=()) -> str:
+    """The page of a folder holding a timings section (with ``headline``), a chart, and
+    a flamegraphs section of one graph 1200 x 300 pixels."""
+    out = tmp_path / "profiles"
+    (out / "flamegraphs").mkdir(parents=True)
+    (out / "timings.md").write_text("| rung | median |\n|---|---:|\n| v1 | 83.5 ms |\n")
+    (out / "speedup.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="920" height="342" role="img" '
+        'aria-label="speedup over v1"><rect width="10" height="10"/></svg>'
+    )
+    (out / "flamegraphs" / "v1.svg").write_text(
+        '<?xml version="1.0"?><svg version="1.1" width="1200" height="300" '
+        'xmlns="http://www.w3.org/2000/svg"></svg>'
+    )
+    run = {"id": "run", "date": "2026-12-05T07:46:06+00:00", "commit": "e2729d81eac6" + "0" * 28}
+    timings = {"id": "timings", "title": "Timings", "order": 10, "run": run,
+               "blocks": [{"svg": "speedup.svg"}, {"markdown": "timings.md"}]}  # fmt: skip
+    if headline is not None:
+        timings["headline"] = headline
+    flamegraphs = {"id": "flamegraphs", "title": "Flamegraphs", "order": 60, "run": run,
+                   "workload": "n_polygons=1000, n_points=100 (default-size)",
+                   "blocks": [{"flamegraph": "flamegraphs/v1.svg", "id": "v1",
+                               "heading": "v1: the baseline", "text": "399 samples.",
+                               "links": list(flamegraph_links)}]}  # fmt: skip
+    for section in (timings, flamegraphs):
+        report.publish(out, section)
+    return (out / "index.html").read_text()
+
+
+def text_of(fragment: str) -> str:
+    """The text of an HTML fragment, as a reader would read it out."""
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment)).strip()
+    return re.sub(r" ([.,])", r"\1", text)
+
+
+def test_the_headline_says_what_was_measured_and_the_speedup(tmp_path):
+    page = drawn(tmp_path, HEADLINE)
+    header = text_of(re.search(r'<header class="headline">(.*?)</header>', page, re.S).group(1))
+    for expected in (
+        "Workload n_polygons=1000, n_points=100 (default-size)",
+        "Machine AMD EPYC (2 cores)",
+        "Build poly-match 0.1.0, wheel built by maturin 1.16.0 (release)",
+        "Commit e2729d81eac6 with uncommitted changes, 2026-12-05 07:46 UTC",
+        "Baseline: v1 83.5 ms a call, spread 1.7%",
+        "Fastest: Index.match 3.93 µs a call",
+        "Speedup over v1 21,200x range 20,900x\N{EN DASH}21,600x",
+        "Timings Flamegraphs",  # the contents, on one line
+    ):
+        assert expected in header, expected
+    assert 'class="noise-banner"' not in page  # no verdict: no banner
+    assert "Newest run" not in header  # the headline's run is the newest: said once
+    # The workload where each section starts (the timings' from the headline).
+    assert page.count("<p class=\"workload\">Workload: n_polygons=1000, n_points=100 "
+                      "(default-size).</p>") == 2  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("noise", "banner"),
+    [
+        ({"trustworthy": False, "verdict": "noisy", "reasons": ["load <3.2> on 2 cores"],
+          "advice": "Count instructions: `ladder-bench instructions`."}, True),
+        ({"verdict": "noisy", "reasons": [], "advice": ""}, True),  # no trustworthy key
+        ({"trustworthy": True, "verdict": "quiet", "reasons": [], "advice": ""}, False),
+        (None, False),
+    ],
+)  # fmt: skip
+def test_a_noisy_verdict_puts_a_banner_under_the_figures(tmp_path, noise, banner):
+    page = drawn(tmp_path, {**HEADLINE, "noise": noise})
+    found = re.search(r'<div class="noise-banner".*?</div>', page, re.S)
+    assert (found is not None) == banner
+    if noise and noise["reasons"]:
+        assert "<li>load &lt;3.2&gt; on 2 cores</li>" in found.group()
+        assert "<code>ladder-bench instructions</code>" in found.group()
+    if banner:
+        assert page.index('class="figures"') < found.start() < page.index('<nav id="contents"')
+
+
+def test_without_a_headline_the_header_names_the_newest_run(tmp_path):
+    page = drawn(tmp_path)
+    header = text_of(re.search(r'<header class="headline">(.*?)</header>', page, re.S).group(1))
+    assert header.startswith("Timings and profiles Newest run: 2026-12-05 07:46 UTC, commit "
+                             "e2729d81eac6. Timings Flamegraphs")  # fmt: skip
+
+
+def test_the_page_is_drawn_for_phones_print_and_dark_mode(tmp_path):
+    page = drawn(tmp_path, HEADLINE)
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "@media (prefers-color-scheme: dark)" in page
+    assert "@media print" in page
+    assert '<div class="table-box"><table>' in page
+    # The chart scales: a viewBox of its own size, and a title for its accessible name.
+    assert re.search(
+        r'<figure class="chart"><svg viewBox="0 0 920 342" xmlns=[^>]*><title>speedup over '
+        r"v1</title><rect",
+        page,
+    )
+
+
+def test_a_flamegraph_is_embedded_at_its_own_size_with_a_name(tmp_path):
+    links = [
+        {"text": "speedscope profile", "href": "flamegraphs/v1.speedscope.json",
+         "class": "speedscope", "download": True},
+        {"text": "folded stacks", "href": "flamegraphs/v1.folded", "class": "folded"},
+    ]  # fmt: skip
+    page = drawn(tmp_path, HEADLINE, links)
+    graph = re.search(r'<figure class="flamegraph">.*?</figure>', page, re.S).group()
+    assert '<h3 id="v1">v1: the baseline</h3>' in graph  # kept with its graph in print
+    assert (
+        '<object class="flamegraph" data="flamegraphs/v1.svg" type="image/svg+xml" '
+        'width="1200" height="300" aria-label="Flamegraph of v1: the baseline">'
+    ) in graph
+    assert (
+        '<a class="speedscope" href="flamegraphs/v1.speedscope.json" download>'
+        "speedscope profile</a>"
+    ) in graph
+    assert '<a class="folded" href="flamegraphs/v1.folded">folded stacks</a>' in graph
+
+
+@pytest.mark.parametrize(
+    ("root", "size"),
+    [
+        ('<svg width="1200" height="514" onload="init(evt)">', (1200, 514)),
+        ('<svg height="20.4px" width="1000">', (1000, 20)),
+        ('<svg width="100%">', (report.FLAMEGRAPH_WIDTH, report.FLAMEGRAPH_HEIGHT)),
+        (None, (report.FLAMEGRAPH_WIDTH, report.FLAMEGRAPH_HEIGHT)),  # no file
+    ],
+)
+def test_svg_size_reads_the_root_elements_pixels(tmp_path, root, size):
+    path = tmp_path / "graph.svg"
+    if root is not None:
+        path.write_text(f'<?xml version="1.0"?><!-- width="1" -->{root}<g width="3"/></svg>')
+    assert report.svg_size(path) == size
+
+
+def test_a_chart_with_a_viewbox_and_a_title_is_left_as_it_is():
+    chart = '<svg viewBox="0 0 10 10" width="10" height="10" aria-label="x"><title>x</title></svg>'
+    assert report.scalable(chart) == chart
