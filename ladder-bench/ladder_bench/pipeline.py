@@ -18,9 +18,10 @@ the table, ``timings.json`` and the page, and with ``--strict`` exits with statu
 
 Writes ``timings.json`` (raw results and environment), ``timings.md`` (the table, also
 printed at the end), ``speedup.svg``, ``flamegraphs/<rung>.svg|.speedscope.json|.folded``,
-``criterion.md|.json``, with ``--instructions`` ``instructions.json|.md``, with
-``--scale`` ``scaling.json|.md|.png``, with ``--compare`` ``regressions.md``, and
-``index.html`` (open this first), drawn from the sections in ``sections/``.
+``layers.json|.md|.svg`` (where each rung's time goes), ``criterion.md|.json``, with
+``--instructions`` ``instructions.json|.md``, with ``--scale`` ``scaling.json|.md|.png``,
+with ``--compare`` ``regressions.md``, and ``index.html`` (open this first), drawn from
+the sections in ``sections/``.
 """
 
 import argparse
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("timings", "flamegraphs", "criterion", "regressions", "environment"):
+    for stale in ("timings", "layers", "flamegraphs", "criterion", "regressions", "environment"):
         report.withdraw(out, stale)
     size = ladder.quick_size if mode.quick else ladder.default_size
     size_name = "quick-size" if mode.quick else "default-size"
@@ -256,7 +257,8 @@ def profile_all(ladder: config.Config, rungs: list, out: Path, mode: Mode, works
         for note in profile.notes:
             print(f"      note: {note}", flush=True)
         profiles.append(profile)
-    report.publish(out, profiling.section(out, profiles, descriptions))
+    workload = f"{size_label(size)} ({'quick-size' if mode.quick else 'default-size'})"
+    report.publish(out, profiling.section(out, profiles, descriptions, workload))
     report.publish(out, layers.section(out, profiles, ladder.layers))
 
 

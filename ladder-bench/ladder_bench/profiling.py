@@ -532,8 +532,10 @@ def unseen_share(before: dict[int, int], after: dict[int, int], seen: set[int]) 
     return sum(ticks for thread, ticks in used.items() if thread not in seen) / total
 
 
-def section(out: Path, profiles: list[Profile], descriptions: dict[str, str]) -> dict:
-    """The report section of the flamegraphs."""
+def section(
+    out: Path, profiles: list[Profile], descriptions: dict[str, str], workload: str | None = None
+) -> dict:
+    """The report section of the flamegraphs; ``workload`` says what the calls worked on."""
     blocks = []
     for profile in profiles:
         recording = profile.recording
@@ -569,6 +571,7 @@ def section(out: Path, profiles: list[Profile], descriptions: dict[str, str]) ->
         "id": "flamegraphs",
         "title": "Flamegraphs",
         "order": 60,
+        **({"workload": workload} if workload else {}),
         "intro": _intro([p.recording for p in profiles if p.recording]),
         "blocks": blocks,
     }

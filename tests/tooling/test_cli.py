@@ -29,6 +29,7 @@ COMMANDS = [
     "instructions",
     "criterion",
     "timings",
+    "summary",
 ]
 OLD_SCRIPTS = {
     "ladder-measure": "measure",
@@ -160,9 +161,11 @@ def test_every_module_imports_without_numpy(without_numpy):
         "compare",
         "config",
         "criterion",
+        "flamegraph",
         "harness",
         "history",
         "instructions",
+        "layers",
         "measure",
         "noise",
         "pipeline",
@@ -171,6 +174,7 @@ def test_every_module_imports_without_numpy(without_numpy):
         "scaling",
         "scaling_report",
         "scratch",
+        "summary",
         "timings",
     ]
     imports = "; ".join(f"import ladder_bench.{module}" for module in modules)

@@ -61,7 +61,12 @@ def test_its_flamegraphs_show_its_own_functions(second_profiles):
 
 def test_its_index_page_links_its_own_files(second_profiles):
     page = (second_profiles / "index.html").read_text()
-    assert re.findall(r'<h2 id="([^"]+)"', page) == ["timings", "flamegraphs", "environment"]
+    assert re.findall(r'<h2 id="([^"]+)"', page) == [
+        "timings",
+        "layers",
+        "flamegraphs",
+        "environment",
+    ]
     for target in re.findall(r'(?:href|data)="(?!#|data:)([^"]+)"', page):
         assert (second_profiles / target).is_file(), target
     timings = json.loads((second_profiles / "timings.json").read_text())
