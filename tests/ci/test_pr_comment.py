@@ -70,18 +70,6 @@ def test_it_downloads_what_the_bench_job_uploads_from_the_triggering_run():
     assert upload["with"]["path"].rstrip("/") == "target/pr-summary"
 
 
-@pytest.fixture
-def repo(tmp_path):
-    """A copy of what the rules read, to break pr-comment.yml in."""
-    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache")
-    for folder in (".ci", "tests", ".github"):
-        shutil.copytree(REPO / folder, tmp_path / folder, ignore=ignore)
-    (tmp_path / "docs").mkdir()
-    for name in ("tox.ini", "pyproject.toml", "docs/ci.md"):
-        shutil.copy2(REPO / name, tmp_path / name)
-    return tmp_path
-
-
 def broken(repo, change):
     path = repo / ".github/workflows/pr-comment.yml"
     workflow = yaml.safe_load(path.read_text())

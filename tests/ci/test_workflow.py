@@ -7,7 +7,6 @@ CI files in tmp_path; the last tests check choices of this workflow that no rule
 import copy
 import datetime
 import importlib.util
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,18 +43,6 @@ rules = load_rules()
 def workflow():
     """A copy of the workflow to break."""
     return copy.deepcopy(WORKFLOW)
-
-
-@pytest.fixture
-def repo(tmp_path):
-    """A copy of what the rules read (.ci/, tests/, tox.ini, docs/ci.md, ...) to break."""
-    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache")
-    for folder in (".ci", "tests", ".github"):
-        shutil.copytree(REPO / folder, tmp_path / folder, ignore=ignore)
-    (tmp_path / "docs").mkdir()
-    for name in ("tox.ini", "pyproject.toml", "docs/ci.md"):
-        shutil.copy2(REPO / name, tmp_path / name)
-    return tmp_path
 
 
 def problems(workflow=None, repo=REPO, today=AFTER_MACOS_14):
