@@ -167,14 +167,18 @@ class Shown:
             if not line.isdigit():
                 file, line = place, ""
             text = f":{line}" if file == last_file and line else place
-            listed.append(f"{text} {_percent(count / total)}")
+            listed.append(f"{text} {percent(count / total)}")
             last_file = file
         more = len(places) - HOVER_LINES
         return "lines: " + ", ".join(listed) + (f", {more} more" if more > 0 else "")
 
 
-def _percent(share: float) -> str:
-    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
+def percent(share: float) -> str:
+    """A share of samples as a whole percent; a share above none never reads 0%, nor one
+    short of all 100% (the counts beside it say exactly)."""
+    if 0 < share < 0.005:
+        return "<1%"
+    return ">99%" if 0.995 <= share < 1 else f"{share:.0%}"
 
 
 def shown(folded: str, call_frame: str, keep_unplaced: bool = False) -> Shown:

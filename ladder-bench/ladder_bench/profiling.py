@@ -113,7 +113,7 @@ class Recording:
         return round(self.call_share * self.samples)
 
     def share_text(self) -> str:
-        return f"{'at least ' if self.at_least else ''}{self.call_share:.0%}"
+        return f"{'at least ' if self.at_least else ''}{flamegraph.percent(self.call_share)}"
 
     def _recorded_with(self) -> str:
         return self.profiler + (f" at {self.rate} Hz" if self.rate else "")
@@ -129,7 +129,7 @@ class Recording:
             )
         shown = (
             f"Shown: the rung's call, {self.in_call:,} of {self.samples:,} samples "
-            f"({self.call_share:.0%})."
+            f"({flamegraph.percent(self.call_share)})."
         )
         left_out = f" Not shown: {rest:,} in the harness's timing loop." if rest else ""
         return f"{shown}{left_out} Recorded with {self._recorded_with()}."
@@ -146,13 +146,15 @@ class Recording:
         if self.at_least:
             text = (
                 f"{self.samples} samples ({profiler}); at least {self.in_call} of them "
-                f"({self.call_share:.0%}) inside the rung's call: its worker threads. perf names "
+                f"({flamegraph.percent(self.call_share)}) inside the rung's call: its worker "
+                "threads. perf names "
                 f"no Python frames before Python 3.13, so the main thread's {rest} are the "
                 "rung's call and the harness's loop together, shown under "
                 f"`{flamegraph.MAIN_THREAD}`"
             )
         elif rest:
-            text += f"; the other {rest}, in the harness's timing loop around it, are not shown"
+            verb = "is" if rest == 1 else "are"
+            text += f"; the other {rest}, in the harness's timing loop around it, {verb} not shown"
         if not self.attached:
             text += " (py-spy could not attach, so it recorded the child from its start)"
         return text

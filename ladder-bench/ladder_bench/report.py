@@ -248,6 +248,7 @@ def headline(given: dict, run: dict | None = None) -> str:
         ("Machine", _e(given["machine"]) if given.get("machine") else None),
         ("Build", _e(given["build"]) if given.get("build") else None),
         ("Commit", commit),
+        ("Noise", _noise_fact(given.get("noise"))),
     ]
     rows = "".join(f"<div><dt>{name}</dt><dd>{value}</dd></div>" for name, value in facts if value)
     parts = [f'<dl class="measured">{rows}</dl>' if rows else ""]
@@ -269,6 +270,15 @@ def headline(given: dict, run: dict | None = None) -> str:
         parts.append(f'<dl class="figures">{"".join(figures)}</dl>')
     parts.append(noise_banner(given.get("noise")))
     return "\n".join(part for part in parts if part)
+
+
+def _noise_fact(noise: dict | None) -> str | None:
+    """The noise verdict in a word, for the headline's facts (the banner says more)."""
+    if not isinstance(noise, dict) or ("verdict" not in noise and "trustworthy" not in noise):
+        return None
+    if noise.get("trustworthy", noise.get("verdict") == "quiet"):
+        return "quiet: the spreads and the machine were within the limits"
+    return '<a href="#noise">noisy</a>: the times below are not reliable'
 
 
 def _figure(name: str, what: str | None, value: object, note: str) -> str:

@@ -344,3 +344,11 @@ def test_the_svg_runs_standalone_without_errors_and_shows_search(browser, drawn)
     for label, title in state["labels"]:
         name = re.match(r"(.*?) \(\d[\d,]* samples", title, re.DOTALL)[1]
         assert label.strip(". ") in name, (label, title)
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "shown"),
+    [(0, 399, "0%"), (1, 399, "<1%"), (357, 399, "89%"), (398, 399, ">99%"), (399, 399, "100%")],
+)
+def test_a_share_short_of_all_or_above_none_never_reads_as_all_or_none(part, whole, shown):
+    assert flamegraph.percent(part / whole) == shown

@@ -310,6 +310,12 @@ def test_a_noisy_verdict_puts_a_banner_under_the_figures(tmp_path, noise, banner
         assert "<code>ladder-bench instructions</code>" in found.group()
     if banner:
         assert page.index('class="figures"') < found.start() < page.index('<nav id="contents"')
+    # The verdict in a word among the headline's facts: quiet, noisy, or none when not judged.
+    fact = re.search(r"<dt>Noise</dt><dd>(.*?)</dd>", page)
+    if noise is None:
+        assert fact is None
+    else:
+        assert text_of(fact.group(1)).startswith("noisy" if banner else "quiet"), fact.group(1)
 
 
 def test_without_a_headline_the_header_names_the_newest_run(tmp_path):
