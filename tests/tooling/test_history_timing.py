@@ -64,6 +64,7 @@ def new_pairs(segments):
 # Three ways of timing the same calls agree this closely on a quiet machine, or within
 # the sum of their spreads (interquartile ranges) where those are wider.
 TOLERANCE = 0.15
+ROUNDS = 3
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +135,11 @@ def test_the_ladders_first_call_on_fresh_objects_is_much_slower_than_a_warm_one(
     assert first > 5 * warm, (first, warm)
 
 
-def test_the_history_the_table_and_the_harness_agree_on_every_rung(ladder, tmp_path):
-    table = table_times(ladder)  # one after the other, none while another measures
-    history = asv_times(ladder, tmp_path / "asv")
+def disagreements(ladder: config.Config, scratch: Path) -> list[str]:
+    """The rungs on which the history or the harness reads other than the table, each
+    way measured once, one after the other (none while another measures)."""
+    table = table_times(ladder)
+    history = asv_times(ladder, scratch)
     measured = harness_times(ladder)
     disagree = []
     for rung, (median, spread) in table.items():
@@ -147,4 +150,17 @@ def test_the_history_the_table_and_the_harness_agree_on_every_rung(ladder, tmp_p
                     f"{rung}: {way} {other * 1e6:.1f} µs, table {median * 1e6:.1f} µs "
                     f"(ratio {other / median:.2f}; allowed ±{allowed * 1e6:.1f} µs)"
                 )
-    assert not disagree, "\n".join(disagree)
+    return disagree
+
+
+def test_the_history_the_table_and_the_harness_agree_on_every_rung(ladder, tmp_path):
+    # A way of timing that differs reads differently every time (the ways this test tells
+    # apart read 0.34x and 270x); a burst of load on a shared machine moves one round.
+    # So a round that disagrees is measured again, up to ROUNDS in all.
+    rounds = []
+    for attempt in range(ROUNDS):
+        disagree = disagreements(ladder, tmp_path / f"asv-{attempt}")
+        if not disagree:
+            return
+        rounds.append(f"round {attempt + 1}: " + "; ".join(disagree))
+    pytest.fail("\n".join(rounds))

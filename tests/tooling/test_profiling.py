@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from ladder_bench import frames, harness, perf, profiling, tools
+from ladder_bench import flamegraph, frames, harness, perf, profiling, tools
 
 FIXTURES = Path(__file__).with_name("perf_script")
 CONFIG = ROOT / "pyproject.toml"
@@ -458,7 +458,7 @@ def test_each_pipeline_flamegraph_states_its_share_inside_the_call(smoke_profile
         assert block["call_share"] == profiling.share_of(folded, profiling.CALL_FRAME), rung
         inside = round(block["call_share"] * block["samples"])
         assert (
-            f"{inside} of them ({block['call_share']:.0%}) inside the rung's call"
+            f"{inside} of them ({flamegraph.percent(block['call_share'])}) inside the rung's call"
             in (block["text"])
         )
         svg = (smoke_profiles / "flamegraphs" / f"{rung}.svg").read_text()
