@@ -1156,8 +1156,11 @@ class Rules:
                 if uses_of(step) != "actions/checkout":
                     continue
                 settings = step.get("with") or {}
-                named = [k for k in ("ref", "repository")
-                         if PULL_REQUEST_CODE.search(as_text(settings.get(k, "")))]  # fmt: skip
+                named = [
+                    k
+                    for k in ("ref", "repository")
+                    if PULL_REQUEST_CODE.search(as_text(settings.get(k, "")))
+                ]
                 if named:
                     self.problem(
                         f"{step_name(job_id, index, step)}: {' and '.join(named)} names the "

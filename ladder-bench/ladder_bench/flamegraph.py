@@ -226,10 +226,12 @@ def draw(inferno: str, shown: Shown, title_text: str, subtitle: str, svg: Path) 
     # --inverted: an icicle graph, whose root stays in sight at the top of the page's
     # frame however deep the stacks; --deterministic: a function keeps its colour.
     completed = subprocess.run(
-        [inferno, "--inverted", "--deterministic", "--title", title_text,
-         "--subtitle", subtitle],
-        input=shown.folded, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [inferno, "--inverted", "--deterministic", "--title", title_text, "--subtitle", subtitle],
+        input=shown.folded,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     svg.write_text(with_details(completed.stdout, shown))
 
 

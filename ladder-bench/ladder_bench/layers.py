@@ -124,11 +124,30 @@ DEFAULT_PATTERNS = (
     ("interpreter", r"\([^()]*\.pyw?(?::\d+)?\)$|\(<(?:frozen [^>]+|string)>(?::\d+)?\)$"),
 )
 # Rust's own libraries and generic crates: their code works for whoever called it.
-HELPER_CRATES = frozenset((
-    "core", "alloc", "std", "hashbrown", "rustc_hash", "ahash", "foldhash", "once_cell",
-    "ndarray", "matrixmultiply", "num_traits", "num_integer", "num_complex", "memchr",
-    "smallvec", "either", "itertools", "libm", "compiler_builtins", "panic_unwind",
-))  # fmt: skip
+HELPER_CRATES = frozenset(
+    (
+        "core",
+        "alloc",
+        "std",
+        "hashbrown",
+        "rustc_hash",
+        "ahash",
+        "foldhash",
+        "once_cell",
+        "ndarray",
+        "matrixmultiply",
+        "num_traits",
+        "num_integer",
+        "num_complex",
+        "memchr",
+        "smallvec",
+        "either",
+        "itertools",
+        "libm",
+        "compiler_builtins",
+        "panic_unwind",
+    )
+)
 FIRST_CRATE = re.compile(r"(?<![\w:])([A-Za-z_]\w*)::")
 RUST_FILE = re.compile(r"\([^()]*\.rs(?::\d+)?\)$")
 UNNAMED = re.compile(r"^\[[^\]]*\]$")  # [libfoo.so]: code in a library, with no symbol

@@ -169,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         raw, order, ladder.baseline, env, settings, size, checked.agreements, machine
     )
     if not result["noise"]["trustworthy"]:
-        print(f"ladder-bench bench: warning: the timings are noisy: "
-              f"{'; '.join(result['noise']['reasons'])}", file=sys.stderr)  # fmt: skip
+        print(
+            f"ladder-bench bench: warning: the timings are noisy: "
+            f"{'; '.join(result['noise']['reasons'])}",
+            file=sys.stderr,
+        )
     report.publish(out, timings.write(out, result))
     report.publish(out, environment.section(env))
 

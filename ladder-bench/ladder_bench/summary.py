@@ -56,8 +56,10 @@ def _read_json(path: Path):
 def headline(out: Path) -> list[str]:
     timings = _read_json(out / "timings.json")
     if not isinstance(timings, dict) or not timings.get("rungs"):
-        return [f"**No timings**: {out.name}/timings.json is missing or unreadable "
-                "(the bench step failed before writing it; see the job's log)."]  # fmt: skip
+        return [
+            f"**No timings**: {out.name}/timings.json is missing or unreadable "
+            "(the bench step failed before writing it; see the job's log)."
+        ]
     manifest = _read_json(out / "sections" / "timings.json") or {}
     given = manifest.get("headline") if isinstance(manifest, dict) else None
     usable = (
@@ -143,8 +145,10 @@ def base_vs_head(out: Path, threshold_of) -> list[str]:
     rung's gate threshold in percent."""
     compared = _read_json(out / "compare.json")
     if not isinstance(compared, dict):
-        return ["**Base vs head**: no comparison in this run (`ladder-bench compare BASE` "
-                "writes it; CI runs it on pull requests)."]  # fmt: skip
+        return [
+            "**Base vs head**: no comparison in this run (`ladder-bench compare BASE` "
+            "writes it; CI runs it on pull requests)."
+        ]
     head = compared.get("head") or "working tree"
     head = head[:12] if head != "working tree" else head
     lines = [f"**Base vs head** ({str(compared.get('base', '?'))[:12]} → {head}):", ""]
@@ -175,8 +179,11 @@ def base_vs_head(out: Path, threshold_of) -> list[str]:
         counted = f"**{counted}**" if counted_beyond else f"{counted} (within {threshold:g}%)"
         rows.append(f"| {rung} | {medians} | {wall_text} | {counted} |")
     if rows:
-        lines += ["| rung | median, base → head | wall-clock | instructions per call |",
-                  "|---|---:|---:|---:|", *rows[:MAX_ROWS]]  # fmt: skip
+        lines += [
+            "| rung | median, base → head | wall-clock | instructions per call |",
+            "|---|---:|---:|---:|",
+            *rows[:MAX_ROWS],
+        ]
         if len(rows) > MAX_ROWS:
             lines.append(f"| and {len(rows) - MAX_ROWS} more (compare.md) | | | |")
     else:
@@ -201,8 +208,10 @@ def regressions_line(out: Path) -> list[str]:
     except OSError:
         return []
     flagged = [line for line in text.splitlines() if line.startswith("|") and "REGRESSION" in line]
-    return [f"Regression check against an earlier timings.json: {len(flagged)} rungs flagged "
-            "(regressions.md)."]  # fmt: skip
+    return [
+        f"Regression check against an earlier timings.json: {len(flagged)} rungs flagged "
+        "(regressions.md)."
+    ]
 
 
 # ---------------------------------------------------------------------------------------

@@ -314,21 +314,22 @@ def headline(timings: dict) -> dict:
         "machine": f"{env.get('cpu')} ({env.get('cores')} cores)",
         "build": _build_headline(env),
         "commit": commit,
-        "baseline": base and {
+        "baseline": base
+        and {
             "rung": base["rung"],
             "median": duration(base["median_ms"] / 1e3),
             "spread": f"{100 * base['iqr_ms'] / base['median_ms']:.1f}%",
         },
-        "fastest": fastest and {
+        "fastest": fastest
+        and {
             "rung": fastest["rung"],
             "median": duration(fastest["median_ms"] / 1e3),
             "speedup": _speedup_or_none(fastest.get("speedup")),
-            "speedup_range": fastest.get("speedup_low") and EN_DASH.join(
-                map(speedup_text, (fastest["speedup_low"], fastest["speedup_high"]))
-            ),
+            "speedup_range": fastest.get("speedup_low")
+            and EN_DASH.join(map(speedup_text, (fastest["speedup_low"], fastest["speedup_high"]))),
         },
         "noise": timings.get("noise"),
-    }  # fmt: skip
+    }
 
 
 def _speedup_or_none(value: float | None) -> str | None:
@@ -474,8 +475,11 @@ def main(argv: list[str] | None = None) -> int:
     comparison = compare(old, new, args.threshold)
     print(comparison.to_markdown())
     if args.strict and comparison.noisy:
-        print(f"ladder-bench timings: --strict: a noisy run is compared: {comparison.noisy[0]}. "
-              f"{noise.ADVICE}", file=sys.stderr)  # fmt: skip
+        print(
+            f"ladder-bench timings: --strict: a noisy run is compared: {comparison.noisy[0]}. "
+            f"{noise.ADVICE}",
+            file=sys.stderr,
+        )
         return 1
     return 1 if comparison.regressions and args.fail_on_regression else 0
 

@@ -152,9 +152,14 @@ def pr_comment(tmp_path, artifact, *, on_github=True, comments=(), pr_head=HEAD,
     (bin_dir / "gh").write_text(STAND_IN_GH.format(python=sys.executable))
     (bin_dir / "gh").chmod(0o755)
     log = tmp_path / "gh.log"
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-           "GH_LOG": str(log), "GH_COMMENTS": json.dumps(list(comments)), "GH_HEAD": pr_head,
-           "GITHUB_REPOSITORY": "owner/repo"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GH_LOG": str(log),
+        "GH_COMMENTS": json.dumps(list(comments)),
+        "GH_HEAD": pr_head,
+        "GITHUB_REPOSITORY": "owner/repo",
+    }
     env.pop("GITHUB_ACTIONS", None)
     if on_github:
         env["GITHUB_ACTIONS"] = "true"
@@ -259,12 +264,20 @@ def checkout(tmp_path):
     work = tmp_path / "work"
     (work / ".ci").mkdir(parents=True)
     shutil.copy2(REPO / ".ci/pr-summary", work / ".ci")
-    shutil.copytree(REPO / "ladder-bench/ladder_bench", work / "ladder-bench/ladder_bench",
-                    ignore=shutil.ignore_patterns("__pycache__", "asv_vendor"))  # fmt: skip
+    shutil.copytree(
+        REPO / "ladder-bench/ladder_bench",
+        work / "ladder-bench/ladder_bench",
+        ignore=shutil.ignore_patterns("__pycache__", "asv_vendor"),
+    )
     (work / "profiles").mkdir()
-    timings = {"baseline": "a", "size": {"n": 1}, "rungs": [
-        {"rung": "a", "median_ms": 2.0, "speedup": 1.0},
-        {"rung": "b", "median_ms": 1.0, "speedup": 2.0}]}  # fmt: skip
+    timings = {
+        "baseline": "a",
+        "size": {"n": 1},
+        "rungs": [
+            {"rung": "a", "median_ms": 2.0, "speedup": 1.0},
+            {"rung": "b", "median_ms": 1.0, "speedup": 2.0},
+        ],
+    }
     (work / "profiles/timings.json").write_text(json.dumps(timings))
     return work
 

@@ -54,9 +54,8 @@ def boxes(svg: str) -> list[dict]:
         box["row"] = rows.index(box["y"])
     for box in sorted(found, key=lambda box: box["row"]):
         callers = [
-            b for b in found
-            if b["row"] == box["row"] - 1 and b["x"] <= box["x"] < b["x"] + b["w"]
-        ]  # fmt: skip
+            b for b in found if b["row"] == box["row"] - 1 and b["x"] <= box["x"] < b["x"] + b["w"]
+        ]
         box["path"] = [*callers[0]["path"], callers[0]["name"]] if callers else []
     return found
 
@@ -148,9 +147,10 @@ def test_a_functions_lines_and_their_shares_are_in_its_hover_text(drawn):
     total = sum(lines.values())
     assert len(lines) > 1
     (box,) = [
-        b for b in boxes(drawn["v1"][0]["flamegraph"].read_text())
+        b
+        for b in boxes(drawn["v1"][0]["flamegraph"].read_text())
         if b["name"] == "find_close_polygons (poly_match/v1.py)"
-    ]  # fmt: skip
+    ]
     listed = re.search(r"lines: (.*)\)$", box["title"])[1].split(", ")
     shares = {}
     for entry in listed:
@@ -259,13 +259,22 @@ def test_library_tags(library, tag):
         ("main (poly_match/v1.py:76)", "main (poly_match/v1.py)", "poly_match/v1.py:76"),
         ("_run_code (<frozen runpy>:88)", "_run_code (<frozen runpy>)", "<frozen runpy>:88"),
         ("f (poly_match/v1.py)", "f (poly_match/v1.py)", "poly_match/v1.py"),  # --nolineno
-        ("poly_match_rs::geometry::find_close_polygons (geometry.rs:253)",
-         "poly_match_rs::geometry::find_close_polygons", "geometry.rs:253"),
-        ("pyo3::conversion::IntoPyObjectExt::into_bound_py_any (unix.rs)",
-         "pyo3::conversion::IntoPyObjectExt::into_bound_py_any", "unix.rs"),
+        (
+            "poly_match_rs::geometry::find_close_polygons (geometry.rs:253)",
+            "poly_match_rs::geometry::find_close_polygons",
+            "geometry.rs:253",
+        ),
+        (
+            "pyo3::conversion::IntoPyObjectExt::into_bound_py_any (unix.rs)",
+            "pyo3::conversion::IntoPyObjectExt::into_bound_py_any",
+            "unix.rs",
+        ),
         ("math_hypot (mathmodule.c:2780)", "math_hypot", "mathmodule.c:2780"),
-        ("array_subtract (numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so)",
-         "array_subtract [numpy]", None),
+        (
+            "array_subtract (numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so)",
+            "array_subtract [numpy]",
+            None,
+        ),
         ("malloc (libc.so.6)", "malloc [libc]", None),
         ("[libc.so.6]", "[libc]", None),
         ("[poly_match/_rs.cpython-311-x86_64-linux-gnu.so]", "[poly_match]", None),
@@ -274,7 +283,7 @@ def test_library_tags(library, tag):
         ("_PyEval_EvalFrameDefault", "_PyEval_EvalFrameDefault", None),  # perf: no library
         ("match_points [worker threads]", "match_points [worker threads]", None),
     ],
-)  # fmt: skip
+)
 def test_each_form_of_frame_is_shown_briefly(frame, shown, place):
     assert flamegraph.shown_frame(frame) == (shown, place)
 

@@ -98,11 +98,20 @@ def asv_times(ladder: config.Config, scratch: Path) -> dict[str, tuple[float, fl
     for rung in ladder.names:
         result = scratch / f"{rung}.json"
         subprocess.run(
-            [sys.executable, asv_runner.BENCHMARK_RUN_SCRIPT, "run",
-             str(conf.parent / asv_project.BENCHMARKS), f"rungs.{rung}.time_call",
-             json.dumps({"cpu_affinity": None}), "None", str(result)],
-            cwd=scratch, env=harness.bench_environ(), check=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                asv_runner.BENCHMARK_RUN_SCRIPT,
+                "run",
+                str(conf.parent / asv_project.BENCHMARKS),
+                f"rungs.{rung}.time_call",
+                json.dumps({"cpu_affinity": None}),
+                "None",
+                str(result),
+            ],
+            cwd=scratch,
+            env=harness.bench_environ(),
+            check=True,
+        )
         samples = json.loads(result.read_text())["samples"]
         times[rung] = (statistics.median(samples), iqr(samples))
     return times

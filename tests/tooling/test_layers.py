@@ -54,54 +54,82 @@ def layer_of(stack: str, declared: dict | None = None) -> str:
         (f"{RUNG};PyLong_FromLong ({LIBPYTHON})", "interpreter"),
         # The allocator owns its time whoever called it: Rust, numpy, libpython.
         (f"{RUNG};mycrate::geometry::area (geometry.rs:3);malloc (libc.so.6)", "allocator"),
-        (f"{RUNG};mycrate::f (lib.rs:3);alloc::raw_vec::finish_grow (mod.rs:5);"
-         "realloc (libc.so.6);[libc.so.6]", "allocator"),
+        (
+            f"{RUNG};mycrate::f (lib.rs:3);alloc::raw_vec::finish_grow (mod.rs:5);"
+            "realloc (libc.so.6);[libc.so.6]",
+            "allocator",
+        ),
         (f"{RUNG};mycrate::f (lib.rs:3);__rustc::__rdl_dealloc (alloc.rs:9)", "allocator"),
-        (f"{RUNG};array_subtract ({NUMPY_SO});PyDataMem_UserNEW ({NUMPY_SO});"
-         "malloc (libc.so.6)", "allocator"),
+        (
+            f"{RUNG};array_subtract ({NUMPY_SO});PyDataMem_UserNEW ({NUMPY_SO});malloc (libc.so.6)",
+            "allocator",
+        ),
         # Python objects made for Rust: libpython's C code beneath pyo3, or beneath the
         # project's Rust directly, is the boundary's; so is numpy's (an array made by
         # rust-numpy).
-        (f"{RUNG};pyo3::types::list::PyList::new (list.rs:9);PyList_New ({LIBPYTHON})",
-         "boundary"),
+        (f"{RUNG};pyo3::types::list::PyList::new (list.rs:9);PyList_New ({LIBPYTHON})", "boundary"),
         (f"{RUNG};mycrate::convert::pairs (convert.rs:4);PyTuple_New ({LIBPYTHON})", "boundary"),
-        (f"{RUNG};numpy::array::PyArray<T,D>::new (array.rs:221);"
-         f"PyArray_NewFromDescr_int ({NUMPY_SO})", "boundary"),
+        (
+            f"{RUNG};numpy::array::PyArray<T,D>::new (array.rs:221);"
+            f"PyArray_NewFromDescr_int ({NUMPY_SO})",
+            "boundary",
+        ),
         # pyo3's and rust-numpy's own code, and the standard library working for them.
         (f"{RUNG};pyo3::impl_::trampoline::trampoline (trampoline.rs:302)", "boundary"),
-        (f"{RUNG};<T as pyo3::type_object::PyTypeCheck>::type_check (type_object.rs:1)",
-         "boundary"),
-        (f"{RUNG};pyo3::instance::Bound<T>::from_owned_ptr (instance.rs:348);"
-         "core::ptr::non_null::NonNull<T>::new (non_null.rs:270)", "boundary"),
-        (f"{RUNG};mycrate::f (lib.rs:1);core::ptr::drop_in_place<pyo3::instance::Bound<"
-         "pyo3::types::tuple::PyTuple>> (mod.rs:804)", "boundary"),
+        (
+            f"{RUNG};<T as pyo3::type_object::PyTypeCheck>::type_check (type_object.rs:1)",
+            "boundary",
+        ),
+        (
+            f"{RUNG};pyo3::instance::Bound<T>::from_owned_ptr (instance.rs:348);"
+            "core::ptr::non_null::NonNull<T>::new (non_null.rs:270)",
+            "boundary",
+        ),
+        (
+            f"{RUNG};mycrate::f (lib.rs:1);core::ptr::drop_in_place<pyo3::instance::Bound<"
+            "pyo3::types::tuple::PyTuple>> (mod.rs:804)",
+            "boundary",
+        ),
         # The project's Rust, other crates' (rayon's), and the standard library working
         # for them: the core; memcpy too.
         (f"{RUNG};mycrate::geometry::area (geometry.rs:3)", "core"),
-        (f"{RUNG};mycrate::f (lib.rs:2);<core::slice::iter::Iter<T> as core::iter::traits::"
-         "iterator::Iterator>::next (macros.rs:18);<f64>::sqrt (f64.rs:1)", "core"),
+        (
+            f"{RUNG};mycrate::f (lib.rs:2);<core::slice::iter::Iter<T> as core::iter::traits::"
+            "iterator::Iterator>::next (macros.rs:18);<f64>::sqrt (f64.rs:1)",
+            "core",
+        ),
         (f"{RUNG};mycrate::f (lib.rs:2);memcpy (libc.so.6)", "core"),
         (f"{RUNG};rayon_core::sleep::Sleep::no_work_found (sleep.rs:1)", "core"),
         # The standard library straight under Python: the extension's frames in between
         # were lost, and the sample cannot be placed.
-        (f"{RUNG};core::slice::sort::shared::smallsort::insert_tail (smallsort.rs:572)",
-         "unattributed"),
+        (
+            f"{RUNG};core::slice::sort::shared::smallsort::insert_tail (smallsort.rs:572)",
+            "unattributed",
+        ),
         (f"{RUNG};[pkg/_native.cpython-311-x86_64-linux-gnu.so]", "unattributed"),
         ("[unknown]", "unattributed"),
         # Outside the rung's call: the harness.
         ("run_calls (ladder_bench/harness.py:81)", "harness"),
-        (f"run_calls (ladder_bench/harness.py:81);array_dealloc ({NUMPY_SO});free (libc.so.6)",
-         "harness"),
+        (
+            f"run_calls (ladder_bench/harness.py:81);array_dealloc ({NUMPY_SO});free (libc.so.6)",
+            "harness",
+        ),
         # perf before Python 3.13: no Python frames to place a sample by. The main thread
         # in the interpreter is the interpreter's (libc's start passes it on); a worker
         # thread's work is its code's.
         ("_start;__libc_start_main;Py_RunMain;_PyEval_EvalFrameDefault", "interpreter"),
-        ("r [worker threads];clone3;start_thread;std::sys::thread::unix::Thread::new::"
-         "thread_start;mycrate::grid::scan", "core"),
-        ("r [worker threads];clone3;start_thread;rayon_core::registry::main_loop;"
-         "std::thread::yield_now;__GI_sched_yield;do_syscall_64", "core"),
+        (
+            "r [worker threads];clone3;start_thread;std::sys::thread::unix::Thread::new::"
+            "thread_start;mycrate::grid::scan",
+            "core",
+        ),
+        (
+            "r [worker threads];clone3;start_thread;rayon_core::registry::main_loop;"
+            "std::thread::yield_now;__GI_sched_yield;do_syscall_64",
+            "core",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_sample_counts_to_the_innermost_frame_that_owns_its_time(stack, layer):
     assert layer_of(stack) == layer
 
@@ -163,10 +191,18 @@ def test_the_files_the_section_and_the_command(tmp_path):
             (FIXTURES / f"{rung}.folded").read_text()
         )
     completed = subprocess.run(
-        [sys.executable, "-m", "ladder_bench.layers", str(tmp_path),
-         "--config", str(ROOT / "pyproject.toml")],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ladder_bench.layers",
+            str(tmp_path),
+            "--config",
+            str(ROOT / "pyproject.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     saved = json.loads((tmp_path / "layers.json").read_text())
     # In the ladder's order, not the files' (Index.match would sort first).
     assert [row["rung"] for row in saved["rungs"]] == ["v1", "v3_riir_polygon", "Index.match"]
@@ -205,17 +241,23 @@ def test_a_rung_without_a_recording_is_shown_as_such():
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ('boundry = ["x"]',
-         r"\[tool.ladder-bench.layers\]: unknown key 'boundry' \(did you mean 'boundary'\?\); "
-         r"rename or remove it in "),
-        ('core = "mycrate::"',
-         r"\[tool.ladder-bench.layers\] core = 'mycrate::': not a list of frame patterns .*"
-         r'e.g. core = \["\^mylib::python::"\]; fix it in '),
-        ('boundary = ["(pyo3"]',
-         r"\[tool.ladder-bench.layers\] boundary: '\(pyo3' is not a regular expression "
-         r"\(missing \), unterminated subpattern at position 0\); fix it in "),
+        (
+            'boundry = ["x"]',
+            r"\[tool.ladder-bench.layers\]: unknown key 'boundry' \(did you mean 'boundary'\?\); "
+            r"rename or remove it in ",
+        ),
+        (
+            'core = "mycrate::"',
+            r"\[tool.ladder-bench.layers\] core = 'mycrate::': not a list of frame patterns .*"
+            r'e.g. core = \["\^mylib::python::"\]; fix it in ',
+        ),
+        (
+            'boundary = ["(pyo3"]',
+            r"\[tool.ladder-bench.layers\] boundary: '\(pyo3' is not a regular expression "
+            r"\(missing \), unterminated subpattern at position 0\); fix it in ",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_wrong_layers_table_is_refused_in_one_line(tmp_path, table, message):
     (tmp_path / "pyproject.toml").write_text(
         '[tool.ladder-bench]\nrungs = [{ name = "a", call = "m:f", workload = "m:w" }]\n'
@@ -232,10 +274,19 @@ def test_a_wrong_layers_table_ends_the_bench_before_any_work(tmp_path):
         '[tool.ladder-bench.layers]\ncore = ["[a-"]\n'
     )
     completed = subprocess.run(
-        [sys.executable, "-m", "ladder_bench.pipeline", "--workspace", str(tmp_path),
-         "--out", str(tmp_path / "profiles")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ladder_bench.pipeline",
+            "--workspace",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "profiles"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1
     assert "[tool.ladder-bench.layers] core: '[a-' is not a regular expression" in completed.stderr

@@ -23,8 +23,13 @@ SCHEMA = json.loads(resources.files("ladder_bench").joinpath("timings.schema.jso
 
 def row(rung: str, median: float, iqr: float) -> dict:
     """A timings.json row, in milliseconds, its quartiles either side of the median."""
-    return {"rung": rung, "median_ms": median, "iqr_ms": iqr,
-            "q1_ms": median - iqr / 2, "q3_ms": median + iqr / 2}  # fmt: skip
+    return {
+        "rung": rung,
+        "median_ms": median,
+        "iqr_ms": iqr,
+        "q1_ms": median - iqr / 2,
+        "q3_ms": median + iqr / 2,
+    }
 
 
 def snapshot(*, at=0.0, load=0.5, other=0.05, busy=(), ticks=(0, 0, 0), pressure=0, cores=2):
@@ -85,8 +90,10 @@ def test_load_left_from_before_a_short_phase_is_not_held_against_it():
 
 
 def test_busy_processes_are_named_and_judged_against_the_cores():
-    spinning = [{"pid": 11, "command": "python", "cores": 0.99},
-                {"pid": 12, "command": "python", "cores": 0.97}]  # fmt: skip
+    spinning = [
+        {"pid": 11, "command": "python", "cores": 0.99},
+        {"pid": 12, "command": "python", "cores": 0.97},
+    ]
     busy = snapshot(at=100.0, other=1.96, busy=spinning)
     verdict = noise.judge(QUIET_ROWS, "v1", snapshot(), busy)
     assert verdict["reasons"] == [
@@ -154,26 +161,57 @@ def test_speedups_print_to_three_significant_figures(value, text):
 
 def benchmark(rung: str, median: float, q1: float, q3: float) -> dict:
     """One entry of pytest-benchmark's JSON, in seconds."""
-    stats = {"median": median, "iqr": q3 - q1, "q1": q1, "q3": q3, "min": q1, "max": q3,
-             "mean": median, "stddev": 0.0, "rounds": 20, "iterations": 1}  # fmt: skip
+    stats = {
+        "median": median,
+        "iqr": q3 - q1,
+        "q1": q1,
+        "q3": q3,
+        "min": q1,
+        "max": q3,
+        "mean": median,
+        "stddev": 0.0,
+        "rounds": 20,
+        "iterations": 1,
+    }
     return {"name": rung, "stats": stats, "extra_info": {"rung": rung, "description": rung}}
 
 
 def made_up_timings(machine=None) -> dict:
-    raw = {"machine_info": {}, "benchmarks": [benchmark("v1", 0.08, 0.079, 0.081),
-                                              benchmark("v8", 2e-5, 1.95e-5, 2.05e-5)]}  # fmt: skip
-    build = {"distribution": "poly-match", "version": "0.1.0", "built_by": "maturin (1.16.0)",
-             "editable": False, "installed_from": "file:///w/poly_match.whl",
-             "imported_from": "/w/poly_match/__init__.py", "matches_checkout": True,
-             "verdict": "a wheel built in this checkout", "warning": None}  # fmt: skip
-    env = {"cpu": "AMD EPYC", "cores": 2, "os": "Linux", "python": "CPython 3.11.7",
-           "numpy": "2.4.6", "rustc": "rustc 1.95.0", "OPENBLAS_NUM_THREADS": "1",
-           "distribution": "poly-match 0.1.0, built by maturin (1.16.0)", "build": build,
-           "git_commit": "e2729d81eac62d570c2bf8b7e09264baad2e35f1-dirty",
-           "date": "2026-12-05T07:46:06+00:00"}  # fmt: skip
+    raw = {
+        "machine_info": {},
+        "benchmarks": [
+            benchmark("v1", 0.08, 0.079, 0.081),
+            benchmark("v8", 2e-5, 1.95e-5, 2.05e-5),
+        ],
+    }
+    build = {
+        "distribution": "poly-match",
+        "version": "0.1.0",
+        "built_by": "maturin (1.16.0)",
+        "editable": False,
+        "installed_from": "file:///w/poly_match.whl",
+        "imported_from": "/w/poly_match/__init__.py",
+        "matches_checkout": True,
+        "verdict": "a wheel built in this checkout",
+        "warning": None,
+    }
+    env = {
+        "cpu": "AMD EPYC",
+        "cores": 2,
+        "os": "Linux",
+        "python": "CPython 3.11.7",
+        "numpy": "2.4.6",
+        "rustc": "rustc 1.95.0",
+        "OPENBLAS_NUM_THREADS": "1",
+        "distribution": "poly-match 0.1.0, built by maturin (1.16.0)",
+        "build": build,
+        "git_commit": "e2729d81eac62d570c2bf8b7e09264baad2e35f1-dirty",
+        "date": "2026-12-05T07:46:06+00:00",
+    }
     settings = {"quick": False, "benchmark_options": [], "size_key": "default-size"}
-    return timings.from_benchmark_json(raw, ["v1", "v8"], "v1", env, settings,
-                                       size={"n": 1000}, machine=machine)  # fmt: skip
+    return timings.from_benchmark_json(
+        raw, ["v1", "v8"], "v1", env, settings, size={"n": 1000}, machine=machine
+    )
 
 
 def test_a_row_carries_its_speedups_spread_and_prints_it():
@@ -264,8 +302,18 @@ def test_timings_compare_strict_fails_when_either_run_is_noisy(tmp_path):
 
 
 def run_second_ladder(out: Path) -> tuple[subprocess.CompletedProcess, dict]:
-    command = [sys.executable, "-m", "ladder_bench.pipeline", "--quick", "--no-profiles",
-               "--strict", "--workspace", str(SECOND), "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "ladder_bench.pipeline",
+        "--quick",
+        "--no-profiles",
+        "--strict",
+        "--workspace",
+        str(SECOND),
+        "--out",
+        str(out),
+    ]
     completed = subprocess.run(command, capture_output=True, text=True)
     assert (out / "timings.json").is_file(), completed.stdout[-2000:] + completed.stderr
     result = json.loads((out / "timings.json").read_text())
@@ -321,8 +369,9 @@ def test_the_second_ladder_timed_beside_busy_processes_is_noisy(tmp_path, busy_p
     completed, verdict = run_second_ladder(tmp_path / "busy")
     assert verdict["verdict"] == "noisy"
     assert verdict["trustworthy"] is False
-    listed = {p["pid"] for when in ("before", "after")
-              for p in verdict["machine"][when]["busy_processes"]}  # fmt: skip
+    listed = {
+        p["pid"] for when in ("before", "after") for p in verdict["machine"][when]["busy_processes"]
+    }
     # Named (the list keeps the five busiest: on a machine busy with more, maybe not all).
     assert set(busy_processes) & listed, verdict["machine"]
     assert any(reason.startswith("other processes kept") for reason in verdict["reasons"])

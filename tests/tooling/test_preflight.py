@@ -245,8 +245,11 @@ def test_a_build_not_from_the_checkout_is_recorded_and_warned_about(tmp_path):
     completed, _ = bench(workspace, tmp_path / "out")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     # (On a busy machine, the noise verdict's warning too: not this test's subject.)
-    warnings = [line for line in completed.stderr.splitlines()
-                if "warning" in line and "the timings are noisy" not in line]  # fmt: skip
+    warnings = [
+        line
+        for line in completed.stderr.splitlines()
+        if "warning" in line and "the timings are noisy" not in line
+    ]
     assert len(warnings) == 1, completed.stderr
     assert "was not built from this checkout" in warnings[0]
     build = json.loads((tmp_path / "out" / "timings.json").read_text())["environment"]["build"]

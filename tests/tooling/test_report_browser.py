@@ -154,10 +154,14 @@ def with_headline(out, noise: dict) -> str:
         "build": "poly-match 0.1.0, wheel built by maturin (release)",
         "commit": "0123456789ab",
         "baseline": {"rung": SMOKE_RUNGS[0], "median": "3.43 ms", "spread": "4.0%"},
-        "fastest": {"rung": SMOKE_RUNGS[1], "median": "1.72 ms", "speedup": "2.0x",
-                    "speedup_range": SPEEDUP_RANGE},
+        "fastest": {
+            "rung": SMOKE_RUNGS[1],
+            "median": "1.72 ms",
+            "speedup": "2.0x",
+            "speedup_range": SPEEDUP_RANGE,
+        },
         "noise": noise,
-    }  # fmt: skip
+    }
     path.write_text(json.dumps(section))
     return report.render(out).as_uri()
 
@@ -174,11 +178,15 @@ def pages(tmp_path, smoke_profiles):
 def emulated(browser, width=None, height=None, dark=False):
     """The browser as a phone of ``width`` x ``height``, and/or in dark mode, meanwhile."""
     if width:
-        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-            "width": width, "height": height, "deviceScaleFactor": 2, "mobile": True})  # fmt: skip
+        browser.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True},
+        )
     if dark:
-        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {
-            "features": [{"name": "prefers-color-scheme", "value": "dark"}]})  # fmt: skip
+        browser.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+        )
     try:
         yield browser
     finally:
@@ -199,9 +207,17 @@ def load(browser, url):
 def test_the_headline_names_the_workload_the_baseline_and_the_fastest_rung(browser, pages):
     load(browser, with_headline(pages, QUIET))
     headline = browser.find_element("css selector", "header.headline").text
-    for text in ("n_polygons=40, n_points=7", "Some CPU (2 cores)", "0123456789ab",
-                 f"Baseline: {SMOKE_RUNGS[0]}", "3.43 ms", f"Fastest: {SMOKE_RUNGS[1]}",
-                 "1.72 ms", "2.0x", SPEEDUP_RANGE):  # fmt: skip
+    for text in (
+        "n_polygons=40, n_points=7",
+        "Some CPU (2 cores)",
+        "0123456789ab",
+        f"Baseline: {SMOKE_RUNGS[0]}",
+        "3.43 ms",
+        f"Fastest: {SMOKE_RUNGS[1]}",
+        "1.72 ms",
+        "2.0x",
+        SPEEDUP_RANGE,
+    ):
         assert text in headline, text
     linked = browser.execute_script(
         "return [...document.querySelectorAll('#contents a')].map(a => a.hash)"

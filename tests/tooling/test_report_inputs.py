@@ -17,13 +17,17 @@ PIPELINE = [sys.executable, "-m", "ladder_bench.pipeline", "--workspace", str(RO
 COMPARE = [sys.executable, "-m", "ladder_bench.compare", "--workspace", str(ROOT)]
 # What criterion writes into target/criterion/<bench>/new/estimates.json.
 CRITERION_ESTIMATES = {
-    "mean": {"confidence_interval": {"confidence_level": 0.95, "lower_bound": 1.0,
-                                     "upper_bound": 2.0}, "point_estimate": 1.5,
-             "standard_error": 0.1},
-    "median": {"confidence_interval": {"confidence_level": 0.95, "lower_bound": 1.0,
-                                       "upper_bound": 2.0}, "point_estimate": 1.4,
-               "standard_error": 0.1},
-}  # fmt: skip
+    "mean": {
+        "confidence_interval": {"confidence_level": 0.95, "lower_bound": 1.0, "upper_bound": 2.0},
+        "point_estimate": 1.5,
+        "standard_error": 0.1,
+    },
+    "median": {
+        "confidence_interval": {"confidence_level": 0.95, "lower_bound": 1.0, "upper_bound": 2.0},
+        "point_estimate": 1.4,
+        "standard_error": 0.1,
+    },
+}
 
 
 def fails_in_one_line(command: list[str], *expected: str) -> str:
@@ -230,9 +234,13 @@ HEADLINE = {
     "build": "poly-match 0.1.0, wheel built by maturin 1.16.0 (release)",
     "commit": "e2729d81eac6 with uncommitted changes",
     "baseline": {"rung": "v1", "median": "83.5 ms", "spread": "1.7%"},
-    "fastest": {"rung": "Index.match", "median": "3.93 µs", "speedup": "21,200x",
-                "speedup_range": "20,900x\N{EN DASH}21,600x"},
-}  # fmt: skip
+    "fastest": {
+        "rung": "Index.match",
+        "median": "3.93 µs",
+        "speedup": "21,200x",
+        "speedup_range": "20,900x\N{EN DASH}21,600x",
+    },
+}
 
 
 def drawn(tmp_path, headline=None, flamegraph_links=()) -> str:
@@ -250,15 +258,31 @@ def drawn(tmp_path, headline=None, flamegraph_links=()) -> str:
         'xmlns="http://www.w3.org/2000/svg"></svg>'
     )
     run = {"id": "run", "date": "2026-12-05T07:46:06+00:00", "commit": "e2729d81eac6" + "0" * 28}
-    timings = {"id": "timings", "title": "Timings", "order": 10, "run": run,
-               "blocks": [{"svg": "speedup.svg"}, {"markdown": "timings.md"}]}  # fmt: skip
+    timings = {
+        "id": "timings",
+        "title": "Timings",
+        "order": 10,
+        "run": run,
+        "blocks": [{"svg": "speedup.svg"}, {"markdown": "timings.md"}],
+    }
     if headline is not None:
         timings["headline"] = headline
-    flamegraphs = {"id": "flamegraphs", "title": "Flamegraphs", "order": 60, "run": run,
-                   "workload": "n_polygons=1000, n_points=100 (default-size)",
-                   "blocks": [{"flamegraph": "flamegraphs/v1.svg", "id": "v1",
-                               "heading": "v1: the baseline", "text": "399 samples.",
-                               "links": list(flamegraph_links)}]}  # fmt: skip
+    flamegraphs = {
+        "id": "flamegraphs",
+        "title": "Flamegraphs",
+        "order": 60,
+        "run": run,
+        "workload": "n_polygons=1000, n_points=100 (default-size)",
+        "blocks": [
+            {
+                "flamegraph": "flamegraphs/v1.svg",
+                "id": "v1",
+                "heading": "v1: the baseline",
+                "text": "399 samples.",
+                "links": list(flamegraph_links),
+            }
+        ],
+    }
     for section in (timings, flamegraphs):
         report.publish(out, section)
     return (out / "index.html").read_text()
@@ -287,20 +311,31 @@ def test_the_headline_says_what_was_measured_and_the_speedup(tmp_path):
     assert 'class="noise-banner"' not in page  # no verdict: no banner
     assert "Newest run" not in header  # the headline's run is the newest: said once
     # The workload where each section starts (the timings' from the headline).
-    assert page.count("<p class=\"workload\">Workload: n_polygons=1000, n_points=100 "
-                      "(default-size).</p>") == 2  # fmt: skip
+    assert (
+        page.count(
+            '<p class="workload">Workload: n_polygons=1000, n_points=100 (default-size).</p>'
+        )
+        == 2
+    )
 
 
 @pytest.mark.parametrize(
     ("noise", "banner"),
     [
-        ({"trustworthy": False, "verdict": "noisy", "reasons": ["load <3.2> on 2 cores"],
-          "advice": "Count instructions: `ladder-bench instructions`."}, True),
+        (
+            {
+                "trustworthy": False,
+                "verdict": "noisy",
+                "reasons": ["load <3.2> on 2 cores"],
+                "advice": "Count instructions: `ladder-bench instructions`.",
+            },
+            True,
+        ),
         ({"verdict": "noisy", "reasons": [], "advice": ""}, True),  # no trustworthy key
         ({"trustworthy": True, "verdict": "quiet", "reasons": [], "advice": ""}, False),
         (None, False),
     ],
-)  # fmt: skip
+)
 def test_a_noisy_verdict_puts_a_banner_under_the_figures(tmp_path, noise, banner):
     page = drawn(tmp_path, {**HEADLINE, "noise": noise})
     found = re.search(r'<div class="noise-banner".*?</div>', page, re.S)
@@ -321,8 +356,10 @@ def test_a_noisy_verdict_puts_a_banner_under_the_figures(tmp_path, noise, banner
 def test_without_a_headline_the_header_names_the_newest_run(tmp_path):
     page = drawn(tmp_path)
     header = text_of(re.search(r'<header class="headline">(.*?)</header>', page, re.S).group(1))
-    assert header.startswith("Timings and profiles Newest run: 2026-12-05 07:46 UTC, commit "
-                             "e2729d81eac6. Timings Flamegraphs")  # fmt: skip
+    assert header.startswith(
+        "Timings and profiles Newest run: 2026-12-05 07:46 UTC, commit "
+        "e2729d81eac6. Timings Flamegraphs"
+    )
 
 
 def test_the_page_is_drawn_for_phones_print_and_dark_mode(tmp_path):
@@ -341,10 +378,14 @@ def test_the_page_is_drawn_for_phones_print_and_dark_mode(tmp_path):
 
 def test_a_flamegraph_is_embedded_at_its_own_size_with_a_name(tmp_path):
     links = [
-        {"text": "speedscope profile", "href": "flamegraphs/v1.speedscope.json",
-         "class": "speedscope", "download": True},
+        {
+            "text": "speedscope profile",
+            "href": "flamegraphs/v1.speedscope.json",
+            "class": "speedscope",
+            "download": True,
+        },
         {"text": "folded stacks", "href": "flamegraphs/v1.folded", "class": "folded"},
-    ]  # fmt: skip
+    ]
     page = drawn(tmp_path, HEADLINE, links)
     graph = re.search(r'<figure class="flamegraph">.*?</figure>', page, re.S).group()
     assert '<h3 id="v1">v1: the baseline</h3>' in graph  # kept with its graph in print

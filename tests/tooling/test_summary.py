@@ -66,8 +66,17 @@ def write(out, name, data):
 
 def run_summary(out, *extra, env=None):
     """The command as CI runs it; summary.md's text."""
-    command = [sys.executable, "-m", "ladder_bench", "summary", "--out", str(out),
-               "--workspace", str(out.parent), *extra]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "ladder_bench",
+        "summary",
+        "--out",
+        str(out),
+        "--workspace",
+        str(out.parent),
+        *extra,
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert completed.returncode == 0, completed.stderr
     text = (out / "summary.md").read_text()
@@ -77,14 +86,23 @@ def run_summary(out, *extra, env=None):
 
 def compared(out, counts_head, samples_head, wide_count=1000):
     """compare.json: "fast" and "wide" counted and timed on both sides."""
-    write(out, "compare.json", {
-        "base": "a" * 40, "head": "working tree",
-        "instructions": {"base": {"fast": 1000, "wide": 1000},
-                         "head": {"fast": counts_head, "wide": wide_count}},
-        "instruction_size": {"n": 100},
-        "samples": {"base": {"fast": rounds(1e-3), "wide": rounds(2e-3)},
-                    "head": {"fast": samples_head, "wide": rounds(2e-3)}},
-    })  # fmt: skip
+    write(
+        out,
+        "compare.json",
+        {
+            "base": "a" * 40,
+            "head": "working tree",
+            "instructions": {
+                "base": {"fast": 1000, "wide": 1000},
+                "head": {"fast": counts_head, "wide": wide_count},
+            },
+            "instruction_size": {"n": 100},
+            "samples": {
+                "base": {"fast": rounds(1e-3), "wide": rounds(2e-3)},
+                "head": {"fast": samples_head, "wide": rounds(2e-3)},
+            },
+        },
+    )
 
 
 def test_the_headline_names_the_workload_the_fastest_rung_and_its_speedup(folder):
@@ -97,8 +115,12 @@ def test_the_headline_names_the_workload_the_fastest_rung_and_its_speedup(folder
 
 
 def test_a_noisy_verdict_is_shown_with_its_reason_and_advice(folder):
-    noise = {"trustworthy": False, "verdict": "noisy", "reasons": [NOISE_REASON],
-             "advice": "Rerun on a quiet machine."}  # fmt: skip
+    noise = {
+        "trustworthy": False,
+        "verdict": "noisy",
+        "reasons": [NOISE_REASON],
+        "advice": "Rerun on a quiet machine.",
+    }
     write(folder, "timings.json", timings(noise))
     text = run_summary(folder)
     (line,) = [line for line in text.splitlines() if line.startswith("Noise:")]
@@ -173,8 +195,16 @@ def test_unreadable_timings_are_the_same_line(folder):
 def test_a_comparison_without_a_ladder_is_one_line(tmp_path):
     out = tmp_path / "profiles"
     write(out, "compare.json", {"base": "a" * 40, "head": "working tree"})
-    command = [sys.executable, "-m", "ladder_bench", "summary", "--out", str(out),
-               "--workspace", str(tmp_path)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "ladder_bench",
+        "summary",
+        "--out",
+        str(out),
+        "--workspace",
+        str(tmp_path),
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert completed.returncode == 2
     (line,) = completed.stderr.splitlines()
@@ -188,8 +218,12 @@ def test_links_go_to_the_runs_artifacts_and_name_the_differential_flamegraphs(fo
     (folder / "diff/fast.svg").write_text("<svg/>")
     write(folder, "diff/fast.json", {"significant": [{"function": "a"}, {"function": "b"}]})
     (folder / "diff/wide.svg").write_text("<svg/>")
-    env = {"GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": "owner/repo",
-           "GITHUB_RUN_ID": "42", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    env = {
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_REPOSITORY": "owner/repo",
+        "GITHUB_RUN_ID": "42",
+        "PATH": "/usr/bin:/bin",
+    }
     text = run_summary(folder, env=env)
     url = "https://github.example/owner/repo/actions/runs/42"
     assert f"[the run's artifacts]({url}#artifacts)" in text
@@ -220,11 +254,16 @@ def test_speedups_print_with_three_significant_figures(value, text):
 def test_the_headline_from_the_timings_section_is_used_as_written(folder):
     write(folder, "timings.json", timings())
     headline = {
-        "workload": "n=7", "size_name": "default-size",
+        "workload": "n=7",
+        "size_name": "default-size",
         "baseline": {"rung": "base", "median": "83.5 ms", "spread": "1.7%"},
-        "fastest": {"rung": "fast", "median": "3.93 µs", "speedup": "21,200x",
-                    "speedup_range": "20,900x\N{EN DASH}21,600x"},
-    }  # fmt: skip
+        "fastest": {
+            "rung": "fast",
+            "median": "3.93 µs",
+            "speedup": "21,200x",
+            "speedup_range": "20,900x\N{EN DASH}21,600x",
+        },
+    }
     write(folder, "sections/timings.json", {"id": "timings", "headline": headline})
     text = run_summary(folder)
     assert "**n=7** (default-size): **fast** is **21,200x** faster than base" in text
