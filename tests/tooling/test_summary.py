@@ -64,20 +64,16 @@ def write(out, name, data):
     (out / name).write_text(json.dumps(data))
 
 
+def summary_process(out, workspace, *extra, env=None) -> subprocess.CompletedProcess:
+    """``ladder-bench summary`` on ``out``, as CI runs it."""
+    command = [sys.executable, "-m", "ladder_bench", "summary", "--out", str(out)]
+    command += ["--workspace", str(workspace), *extra]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+
+
 def run_summary(out, *extra, env=None):
     """The command as CI runs it; summary.md's text."""
-    command = [
-        sys.executable,
-        "-m",
-        "ladder_bench",
-        "summary",
-        "--out",
-        str(out),
-        "--workspace",
-        str(out.parent),
-        *extra,
-    ]
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    completed = summary_process(out, out.parent, *extra, env=env)
     assert completed.returncode == 0, completed.stderr
     text = (out / "summary.md").read_text()
     assert completed.stdout == text
@@ -195,17 +191,7 @@ def test_unreadable_timings_are_the_same_line(folder):
 def test_a_comparison_without_a_ladder_is_one_line(tmp_path):
     out = tmp_path / "profiles"
     write(out, "compare.json", {"base": "a" * 40, "head": "working tree"})
-    command = [
-        sys.executable,
-        "-m",
-        "ladder_bench",
-        "summary",
-        "--out",
-        str(out),
-        "--workspace",
-        str(tmp_path),
-    ]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    completed = summary_process(out, tmp_path)
     assert completed.returncode == 2
     (line,) = completed.stderr.splitlines()
     assert "pyproject.toml" in line
