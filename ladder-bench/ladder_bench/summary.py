@@ -24,21 +24,12 @@ import sys
 from pathlib import Path
 
 from . import cli, config, units
+from .timings import EN_DASH, speedup_text
 
 MARKER = "<!-- ladder-bench-summary -->"
 # Rows of the changed-rungs table shown before "and N more": the comment stays short.
 MAX_ROWS = 8
 NOISY_REASONS_SHOWN = 2
-RANGE_DASH = "\N{EN DASH}"
-
-
-def speedup_text(value: float) -> str:
-    """Three significant figures: ``21,200x``, ``426x``, ``48.5x``, ``1.0x``."""
-    if value >= 100:
-        digits = len(str(int(value)))
-        return f"{round(value, 3 - digits):,.0f}x"
-    text = f"{value:.3g}"
-    return f"{text}{'' if '.' in text else '.0'}x"
 
 
 def _read_json(path: Path):
@@ -95,7 +86,7 @@ def _speedup_line_of(timings: dict) -> str:
     spread = ""
     if fastest.get("speedup_low") and fastest.get("speedup_high"):
         low, high = (speedup_text(fastest[key]) for key in ("speedup_low", "speedup_high"))
-        spread = f" ({low}{RANGE_DASH}{high})"
+        spread = f" ({low}{EN_DASH}{high})"
     return (
         f"**{size}**{size_name}: **{fastest['rung']}** is "
         f"**{speedup_text(fastest['speedup'])}** faster than {baseline['rung']}{spread}, "

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from ladder_bench import summary
+from ladder_bench import timings as timings_module
 
 MARKER = "<!-- ladder-bench-summary -->"
 NOISE_REASON = "v1's IQR is 41% of its median (limit 10%)"
@@ -234,6 +235,8 @@ def test_the_summary_stays_short(folder):
     [(21_232.35, "21,200x"), (426.77, "427x"), (48.48, "48.5x"), (8.45, "8.45x"), (1.0, "1.0x")],
 )
 def test_speedups_print_with_three_significant_figures(value, text):
+    # The summary prints speedups as the timing table does.
+    assert summary.speedup_text is timings_module.speedup_text
     assert summary.speedup_text(value) == text
 
 
