@@ -49,7 +49,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cli, config, frames, profiling, report
+from . import cli, config, flamegraph, frames, profiling, report
 
 # The layers, in the order the table and chart show them: (id, name, colour). The colours
 # are Okabe and Ito's, told apart by colour-blind readers too.
@@ -283,10 +283,7 @@ def _shown(rows: list[RungLayers]) -> list[str]:
 
 
 def _percent(row: RungLayers, layer: str) -> str:
-    if not row.samples[layer]:
-        return "-"
-    share = 100 * row.share(layer)
-    return "<1%" if share < 0.5 else f"{share:.0f}%"
+    return flamegraph.percent(row.share(layer)) if row.samples[layer] else "-"
 
 
 def to_markdown(rows: list[RungLayers]) -> str:
