@@ -272,11 +272,20 @@ def headline(given: dict, run: dict | None = None) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def _noise_fact(noise: dict | None) -> str | None:
-    """The noise verdict in a word, for the headline's facts (the banner says more)."""
+def _trustworthy(noise: dict | None) -> bool | None:
+    """The noise verdict: True (quiet), False (noisy), or None when the run was not
+    judged (no verdict recorded)."""
     if not isinstance(noise, dict) or ("verdict" not in noise and "trustworthy" not in noise):
         return None
-    if noise.get("trustworthy", noise.get("verdict") == "quiet"):
+    return bool(noise.get("trustworthy", noise.get("verdict") == "quiet"))
+
+
+def _noise_fact(noise: dict | None) -> str | None:
+    """The noise verdict in a word, for the headline's facts (the banner says more)."""
+    trustworthy = _trustworthy(noise)
+    if trustworthy is None:
+        return None
+    if trustworthy:
         return "quiet: the spreads and the machine were within the limits"
     return '<a href="#noise">noisy</a>: the times below are not reliable'
 
@@ -291,9 +300,7 @@ def _figure(name: str, what: str | None, value: object, note: str) -> str:
 def noise_banner(noise: dict | None) -> str:
     """The banner of a run whose noise verdict says its times cannot be trusted, with
     the reasons and the advice; nothing for a quiet run, or one not assessed."""
-    if not isinstance(noise, dict) or ("verdict" not in noise and "trustworthy" not in noise):
-        return ""
-    if noise.get("trustworthy", noise.get("verdict") == "quiet"):
+    if _trustworthy(noise) is not False:
         return ""
     reasons = "".join(f"<li>{_inline(str(reason))}</li>" for reason in noise.get("reasons") or [])
     advice = noise.get("advice")
