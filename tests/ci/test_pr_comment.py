@@ -295,7 +295,7 @@ def test_pr_summary_writes_the_artifact_for_a_pull_request(checkout):
     assert result.returncode == 0, result.stderr
     summary = (checkout / "profiles/summary.md").read_text()
     assert summary.startswith(MARKER)
-    assert "**b** is **2.0x** faster than a" in summary
+    assert "**b** is **2.00x** faster than a" in summary
     assert page.read_text() == summary
     assert (checkout / "target/pr-summary/pr-number").read_text() == "7\n"
     assert (checkout / "target/pr-summary/summary.md").read_text() == summary
