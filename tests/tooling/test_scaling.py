@@ -2,6 +2,7 @@
 project's agreement rule, and the sweep itself on tiny sizes."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -32,6 +33,8 @@ def peer(request):
         (3000, 500, 3, None, 3.0),
         (500, 200, 4, None, 0.0),  # nothing is closer than 0
         (200, 50, 5, None, 1e300),  # every polygon is close
+        (200, 50, 7, None, math.inf),
+        (300, 50, 8, None, 5e-324),  # nothing is closer than the smallest subnormal
     ],
 )
 def test_peers_match_the_oracle(peer, n_polygons, n_points, seed, extent, max_dist):
@@ -54,6 +57,56 @@ def test_ties_go_to_the_first_polygon(peer):
     centers = np.array([[5.0, 0.0], [0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
     areas = np.array([2.0, 1.0, 1.0, 3.0])
     assert peer(centers, areas, np.array([[0.5, 0.0]]), 10.0).tolist() == [1]
+
+
+@pytest.mark.parametrize("far_outliers", [1, 3])
+def test_peers_match_the_oracle_with_far_outliers(peer, far_outliers):
+    # The sweep's variant: the last polygons at (1e12, 1e12), a grid's bounding box
+    # stretched a hundred billion times.
+    polygons, points = v1.generate_example(3000, 400, 9, far_outliers=far_outliers)
+    centers, areas = as_arrays(polygons)
+    indices = peer(centers, areas, points, 10.0)
+    assert_matches_oracle(as_pairs(indices, polygons, points), polygons, points, 10.0)
+
+
+def test_far_centers_are_found_where_they_are(peer):
+    centers = np.array([[0.0, 0.0], [1e12, 1e12], [5.0, 0.0]])
+    areas = np.array([1.0, 1.0, 2.0])
+    points = np.array([[1e12 + 3.0, 1e12 - 4.5], [3.0, 0.0], [1e12, 0.0]])
+    assert peer(centers, areas, points, 10.0).tolist() == [1, 0, -1]
+
+
+def test_a_subnormal_max_dist_finds_only_centers_on_the_point(peer):
+    # 5e-324 squared is 0: a squared-distance test would find nothing at all.
+    centers = np.array([[1.0, 2.0], [0.0, 0.0], [1.0, 2.0]])
+    areas = np.array([2.0, 1.0, 2.0])
+    points = np.array([[1.0, 2.0], [0.0, 0.0], [3.0, 3.0]])
+    assert peer(centers, areas, points, 5e-324).tolist() == [0, 1, -1]
+
+
+def test_ties_go_to_the_first_polygon_whichever_cell_it_is_in(peer):
+    # In cells of side 10, the point's 3 x 3 neighbourhood holds polygon 1's cell first
+    # and polygon 0's last.
+    centers = np.array([[21.0, 21.0], [9.0, 9.0], [15.0, 9.5]])
+    assert peer(centers, np.ones(3), np.array([[15.0, 15.0]]), 10.0).tolist() == [0]
+
+
+# The numba peers' own kernels, also where squares of distances overflow or underflow
+# (scipy's k-d tree refuses such coordinates, GEOS's distances overflow).
+@pytest.fixture(params=["numba brute force", "numba grid"])
+def numba_peer(request):
+    return LADDER.rung(request.param).resolve_call()
+
+
+def test_numba_peers_at_the_ends_of_the_float_range(numba_peer):
+    # (1e300, -1e300) is too far out for a grid's cell coordinates; no square fits a float.
+    centers = np.array([[0.0, 0.0], [1e300, -1e300], [1e300, -1e300], [np.inf, 0.0], [np.nan, 0.0]])
+    areas = np.array([1.0, 1.0, 1.0, 0.5, 0.5])
+    points = np.array([[1e300, -1e300], [-1e300, 1e300], [3.0, 0.0], [np.nan, 0.0], [0.0, 5e-324]])
+    assert numba_peer(centers, areas, points, 10.0).tolist() == [1, -1, 0, -1, 0]
+    assert numba_peer(centers, areas, points, 5e-324).tolist() == [1, -1, -1, -1, -1]
+    # Every finite center is closer than infinity, however far; infinity and NaN are not.
+    assert numba_peer(centers, areas, points, math.inf).tolist() == [0, 0, 0, -1, 0]
 
 
 def test_agreement_tells_rounding_ties_from_real_differences():
