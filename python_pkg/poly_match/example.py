@@ -28,6 +28,10 @@ MIN_VERTICES = 3
 # Where ``far_outliers`` polygons go: far outside any extent, yet 1e12 plus the template's
 # coordinates still keeps finite centers and areas.
 FAR_OFFSET = 1e12
+# 2^-500 ..= 2^500: squares of distances this size are normal floats, so a comparison
+# through a sum of squares (numpy's norm, the Rust rungs' squared distances) is exact
+# for a max_dist in this range (rust_crate/src/geometry.rs, MaxDist, has the argument).
+SQUARES_NORMAL_FROM, SQUARES_NORMAL_TO = 2.0**-500, 2.0**500
 
 
 def generate_one_polygon(polygon_type: PolygonType[PolygonT]) -> PolygonT:
@@ -172,6 +176,11 @@ def check_polygons(polygons: object) -> None:
             raise TypeError(
                 f"polygons[{index}] must be a polygon with a center, got {type_name(polygon)}"
             )
+
+
+def squares_are_normal(max_dist: float) -> bool:
+    """Whether "closer than ``max_dist``" may be decided through squared distances."""
+    return SQUARES_NORMAL_FROM <= max_dist <= SQUARES_NORMAL_TO
 
 
 def check_max_dist(max_dist: object) -> float:

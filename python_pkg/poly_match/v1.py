@@ -48,12 +48,18 @@ def find_close_polygons(
 ) -> list[Polygon]:
     close_polygons = []
     for poly in polygon_subset:
-        # hypot, where the original takes np.linalg.norm: it neither underflows nor
-        # overflows, so "closer than max_dist" holds for a max_dist of any size.
-        if math.hypot(*(poly.center - point)) < max_dist:
+        if np.linalg.norm(poly.center - point) < max_dist:
             close_polygons.append(poly)
 
     return close_polygons
+
+
+def find_close_polygons_by_hypot(
+    polygon_subset: list[Polygon], point: np.ndarray, max_dist: float
+) -> list[Polygon]:
+    """``find_close_polygons`` for a ``max_dist`` whose square under- or overflows, where
+    ``norm``'s sum of squares does too: ``hypot`` scales, so it is exact at any size."""
+    return [poly for poly in polygon_subset if math.hypot(*(poly.center - point)) < max_dist]
 
 
 def select_best_polygon(polygon_sets):
@@ -73,7 +79,14 @@ def select_best_polygon(polygon_sets):
 
 def main(polygons, points, max_dist=MAX_DIST):
     example.check_polygons(polygons)
-    return match_each_point(find_close_polygons, polygons, points, max_dist)
+    max_dist = example.check_max_dist(max_dist)
+    # Chosen once per call, so the loop is the original's: norm wherever it is exact.
+    search = (
+        find_close_polygons
+        if example.squares_are_normal(max_dist)
+        else find_close_polygons_by_hypot
+    )
+    return match_each_point(search, polygons, points, max_dist)
 
 
 def match_each_point(find_close_polygons, polygons, points, max_dist):
