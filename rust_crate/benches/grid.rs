@@ -1,4 +1,4 @@
-//! The grid's layouts, and what one far outlier center costs it (issue 15).
+//! The grid's layouts, and what one far outlier center costs it.
 //!
 //!     cargo bench -p poly_match_rs --bench grid
 //!     cargo bench -p poly_match_rs --bench grid -- outlier   # one group
@@ -13,24 +13,30 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use poly_match_rs::matching::{Grid, GridLayout};
 
-fn layout(cells_per_max_dist: u32, buckets_per_candidate: u32, early_exit: bool) -> GridLayout {
+/// How a query scans: each row of cells in one pass, cell by cell with an early exit, or
+/// one list per cell (`GridLayout::MANY_QUERIES`, what `Index` builds).
+const SCANS: [(bool, bool); 3] = [(false, false), (true, false), (true, true)];
+
+fn layout(cells_per_max_dist: u32, buckets_per_candidate: u32, scan: (bool, bool)) -> GridLayout {
     GridLayout {
         cells_per_max_dist,
         buckets_per_candidate,
-        early_exit,
+        early_exit: scan.0,
+        neighbourhood_lists: scan.1,
     }
 }
 
 /// Cell widths and scans. On a dense grid the buckets per candidate change nothing but
-/// the size of the bucket table, so they are swept on a sparse one (`buckets`).
+/// the size of the bucket table, so they are swept on a sparse one (`buckets`), which has
+/// no neighbourhood lists.
 fn cell_widths() -> impl Iterator<Item = GridLayout> {
-    (1..=3).flat_map(|cells| [false, true].map(|early_exit| layout(cells, 2, early_exit)))
+    (1..=3).flat_map(|cells| SCANS.map(|scan| layout(cells, 2, scan)))
 }
 
 fn buckets() -> impl Iterator<Item = GridLayout> {
     [1, 2, 4, 8]
         .into_iter()
-        .flat_map(|buckets| [false, true].map(|early_exit| layout(1, buckets, early_exit)))
+        .flat_map(|buckets| SCANS[..2].iter().map(move |&scan| layout(1, buckets, scan)))
 }
 
 /// Short, or criterion cuts it: "cells max_dist/1, 2 buckets, early exit".
@@ -39,10 +45,10 @@ fn name(layout: GridLayout) -> String {
         "cells max_dist/{}, {} buckets, {}",
         layout.cells_per_max_dist,
         layout.buckets_per_candidate,
-        if layout.early_exit {
-            "early exit"
-        } else {
-            "plain scan"
+        match (layout.early_exit, layout.neighbourhood_lists) {
+            (_, true) => "neighbourhood lists",
+            (true, false) => "early exit",
+            (false, false) => "plain scan",
         }
     )
 }

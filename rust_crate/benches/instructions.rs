@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use gungraun::{library_benchmark, library_benchmark_group, main};
 use poly_match_rs::geometry::{find_close_polygons, Point, Polygon};
-use poly_match_rs::matching::{Candidates, Grid};
+use poly_match_rs::matching::{Candidates, Grid, GridLayout};
 
 fn owned() -> (Vec<Polygon>, Vec<Point>) {
     common::example(6)
@@ -69,6 +69,14 @@ fn grid() -> (Grid, Vec<Point>) {
     (Grid::new(&candidates, common::MAX_DIST), points)
 }
 
+/// The example's grid as `Index` builds it, with a list per cell.
+fn index_grid() -> (Grid, Vec<Point>) {
+    let (polygons, points) = common::example(6);
+    let candidates = Candidates::from_polygons(&polygons);
+    let grid = Grid::with_layout(&candidates, common::MAX_DIST, GridLayout::MANY_QUERIES);
+    (grid, points)
+}
+
 /// The same with one more center at (1e12, 1e12): a sparse (hashed) grid.
 fn grid_with_far_outlier() -> (Grid, Vec<Point>) {
     let (polygons, points) = common::example(6);
@@ -79,6 +87,7 @@ fn grid_with_far_outlier() -> (Grid, Vec<Point>) {
 // Every point of the example through the grid (100 points: one thread, no rayon).
 #[library_benchmark]
 #[bench::example(setup = grid)]
+#[bench::index(setup = index_grid)]
 #[bench::with_far_outlier(setup = grid_with_far_outlier)]
 fn grid_query((grid, points): (Grid, Vec<Point>)) -> Vec<Option<usize>> {
     black_box(black_box(&grid).best_matches(black_box(&points)))

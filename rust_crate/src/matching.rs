@@ -134,14 +134,28 @@ pub struct GridLayout {
     /// that is close or no better than the best so far (each cell is sorted by area, then
     /// input index). Otherwise each row of cells is one plain scan.
     pub early_exit: bool,
+    /// Also keep, for every cell of a dense grid, the candidates of all the cells within
+    /// reach in one list sorted by area, then input index: a query scans that one list
+    /// and stops at its first close candidate. About 4 bytes per candidate per cell
+    /// searched (36 for `c = 1`) and a slower build, for the fastest queries: for an
+    /// index that answers many queries. A hashed grid (a far outlier, a tiny `max_dist`)
+    /// has no such lists and scans its cells.
+    pub neighbourhood_lists: bool,
 }
 
 impl GridLayout {
-    /// What benches/grid.rs measured fastest (docs/grid.md).
+    /// What benches/grid.rs measured fastest to build and query once (docs/grid.md).
     pub const DEFAULT: Self = Self {
         cells_per_max_dist: 1,
         buckets_per_candidate: 2,
         early_exit: true,
+        neighbourhood_lists: false,
+    };
+
+    /// For a grid built once and queried many times, as `Index` is.
+    pub const MANY_QUERIES: Self = Self {
+        neighbourhood_lists: true,
+        ..Self::DEFAULT
     };
 }
 
@@ -170,6 +184,43 @@ fn floor_to_i64(value: f64) -> i64 {
     } else {
         truncated
     }
+}
+
+/// The smallest and largest coordinates of finite `centers` (infinite bounds for none).
+fn bounds(centers: &[Point]) -> (Point, Point) {
+    // Four independent running bounds per axis, so the comparisons do not wait on each
+    // other: one chain through all the centers took four times as long.
+    let mut lo = [f64::INFINITY; 8];
+    let mut hi = [f64::NEG_INFINITY; 8];
+    let mut chunks = centers.chunks_exact(4);
+    for chunk in &mut chunks {
+        for (k, c) in chunk.iter().enumerate() {
+            lo[2 * k] = if c.x < lo[2 * k] { c.x } else { lo[2 * k] };
+            lo[2 * k + 1] = if c.y < lo[2 * k + 1] {
+                c.y
+            } else {
+                lo[2 * k + 1]
+            };
+            hi[2 * k] = if c.x > hi[2 * k] { c.x } else { hi[2 * k] };
+            hi[2 * k + 1] = if c.y > hi[2 * k + 1] {
+                c.y
+            } else {
+                hi[2 * k + 1]
+            };
+        }
+    }
+    for c in chunks.remainder() {
+        lo[0] = lo[0].min(c.x);
+        lo[1] = lo[1].min(c.y);
+        hi[0] = hi[0].max(c.x);
+        hi[1] = hi[1].max(c.y);
+    }
+    let fold = |values: [f64; 8], pick: fn(f64, f64) -> f64| {
+        let x = (1..4).fold(values[0], |v, k| pick(v, values[2 * k]));
+        let y = (1..4).fold(values[1], |v, k| pick(v, values[2 * k + 1]));
+        Point::new(x, y)
+    };
+    (fold(lo, f64::min), fold(hi, f64::max))
 }
 
 /// 2^64 / golden ratio, the multiplier of Fibonacci hashing: consecutive rows land far
@@ -213,6 +264,9 @@ pub struct Grid {
     layout: GridLayout,
     origin: Point,
     cell: f64,
+    /// `1 / cell`: a cell's coordinates take a multiplication, not a division (whose
+    /// latency was half the time of building a small grid).
+    per_cell: f64,
     /// The largest column and row holding a center (the smallest are 0): a point further
     /// than `c` cells outside matches nothing.
     last_cell: (i64, i64),
@@ -232,6 +286,8 @@ pub struct Grid {
     mask: u64,
     /// Bucket `b` holds `entries[starts[b]..starts[b + 1]]`.
     starts: Vec<usize>,
+    /// [`GridLayout::neighbourhood_lists`], where built.
+    neighbourhoods: Option<Neighbourhoods>,
     /// The candidates by bucket, each bucket's by area then input index.
     entries: Vec<Entry>,
 }
@@ -252,18 +308,7 @@ impl Grid {
             buckets_per_candidate: layout.buckets_per_candidate.max(1),
             ..layout
         };
-        let (min, max) = candidates.centers.iter().fold(
-            (
-                Point::new(f64::INFINITY, f64::INFINITY),
-                Point::new(f64::NEG_INFINITY, f64::NEG_INFINITY),
-            ),
-            |(lo, hi), c| {
-                (
-                    Point::new(lo.x.min(c.x), lo.y.min(c.y)),
-                    Point::new(hi.x.max(c.x), hi.y.max(c.y)),
-                )
-            },
-        );
+        let (min, max) = bounds(&candidates.centers);
         let (origin, extent) = if candidates.is_empty() {
             (Point::new(0.0, 0.0), 0.0)
         } else {
@@ -274,7 +319,8 @@ impl Grid {
             closeness: MaxDist::new(max_dist),
             layout,
             origin,
-            cell: Self::cell_width(max_dist, extent, layout.cells_per_max_dist),
+            cell: 0.0,
+            per_cell: 0.0,
             last_cell: (0, 0),
             rows: RowOffsets::Dense { columns: 1 },
             row_columns: Vec::new(),
@@ -282,8 +328,11 @@ impl Grid {
             row_mask: 0,
             mask: 0,
             starts: Vec::new(),
+            neighbourhoods: None,
             entries: Vec::new(),
         };
+        grid.cell = Self::cell_width(max_dist, extent, layout.cells_per_max_dist);
+        grid.per_cell = 1.0 / grid.cell;
         // Centers are never below the origin: their cells start at (0, 0). And a cell's
         // coordinates only grow with the point's, so the last cell is the largest center's.
         if !candidates.is_empty() {
@@ -355,21 +404,25 @@ impl Grid {
         }
         grid.starts = starts;
         grid.entries = entries;
+        if layout.neighbourhood_lists {
+            grid.neighbourhoods = Neighbourhoods::build(&grid);
+        }
         grid
     }
 
     /// The width of a cell: `max_dist / cells_per_max_dist`, plus a margin for rounding.
     ///
-    /// A cell index `u = (v - origin) / cell` is rounded twice, so it is off by at most
-    /// `2^-52 |u|`. A center and a point closer than `max_dist` lie within
-    /// `span = extent + 2 max_dist` of the origin, so their indices are off by less than
-    /// `2^-51 span / cell` between them. Their exact indices differ by less than
+    /// A cell index `u = (v - origin) * (1 / cell)` is rounded three times (the
+    /// difference, the reciprocal, the product), so it is off by less than `2^-51 |u|`.
+    /// A center and a point closer than `max_dist` lie within `span = extent + 2 max_dist`
+    /// of the origin, so their indices are off by less than `2^-50 span / cell` between
+    /// them. Their exact indices differ by less than
     /// `max_dist / cell = c - c slack / (max_dist + slack)` with
     /// `cell = (max_dist + slack) / c`, i.e. by less than `c - slack / cell`. So with
-    /// `slack > 2^-51 span` (with room for the rounding of `cell` itself) the computed
+    /// `slack > 2^-50 span` (with room for the rounding of `cell` itself) the computed
     /// indices differ by less than `c`, and their floors by at most `c`: the center is in
     /// the block searched. (A distance the test computes below `max_dist` is at most an
-    /// ulp or two above it in truth: the 8-fold and 2^-16 room cover that too.)
+    /// ulp or two above it in truth: the 4-fold and 2^-16 room cover that too.)
     /// `slack = max(2^-16 max_dist, 2^-48 span)`: cells stay within
     /// 2^-16 of `max_dist / c` until the extent is 2^32 times `max_dist`, and never more
     /// than 2^48 c cells fit across the extent (the indices stay far inside i64). A huge
@@ -388,8 +441,8 @@ impl Grid {
         // `as` saturates (and takes NaN to 0): monotone, and never moves two values
         // further apart, so a center's cell stays within reach of a close point's.
         (
-            floor_to_i64((p.x - self.origin.x) / self.cell),
-            floor_to_i64((p.y - self.origin.y) / self.cell),
+            floor_to_i64((p.x - self.origin.x) * self.per_cell),
+            floor_to_i64((p.y - self.origin.y) * self.per_cell),
         )
     }
 
@@ -477,6 +530,15 @@ impl Grid {
             || !(-reach..=self.last_cell.1 + reach).contains(&row)
         {
             return None;
+        }
+        if let Some(neighbourhoods) = &self.neighbourhoods {
+            // In order of (area, input index): the first close candidate is the best.
+            return neighbourhoods
+                .around(column, row)
+                .iter()
+                .map(|&at| &self.entries[at as usize])
+                .find(|entry| closeness.is_close(entry.center, point))
+                .map(|entry| entry.index);
         }
         let hashed = matches!(self.rows, RowOffsets::Hashed { .. });
         if hashed {
@@ -600,7 +662,73 @@ impl Grid {
             .best_matches_by(points, closeness))
     }
 
+    /// From this many candidates (32 bytes each: twice a core's 32 KiB data cache) points
+    /// in input order would each wait on memory for the cells they read (2.4 times as
+    /// long at 10,000 candidates and points): they are answered in the order of their
+    /// cells instead.
+    const MIN_CANDIDATES_FOR_CELL_ORDER: usize = 2048;
+
     fn best_matches_by(&self, points: &[Point], closeness: impl Closeness) -> Vec<Option<usize>> {
+        if self.entries.len() >= Self::MIN_CANDIDATES_FOR_CELL_ORDER
+            && points.len() >= Self::MIN_POINTS_FOR_THREADS
+            && u32::try_from(points.len()).is_ok()
+        {
+            self.best_matches_in_cell_order(points, closeness)
+        } else {
+            self.best_matches_in_order(points, closeness)
+        }
+    }
+
+    /// The points sorted by the bucket of their cell (a counting sort, so in time linear
+    /// in their number), answered in that order and the answers put back in input order:
+    /// consecutive queries then read the same few rows of cells from the nearest cache.
+    fn best_matches_in_cell_order(
+        &self,
+        points: &[Point],
+        closeness: impl Closeness,
+    ) -> Vec<Option<usize>> {
+        // Neighbouring buckets share a key where there are more buckets than points, so
+        // the counts stay as small as the points.
+        let buckets = self.starts.len() - 1;
+        let shift = buckets
+            .div_ceil(points.len())
+            .next_power_of_two()
+            .trailing_zeros();
+        let keys: Vec<u32> = points
+            .iter()
+            .map(|&p| {
+                let (column, row) = self.cell_coordinates(p);
+                (self.bucket(column, row) >> shift) as u32
+            })
+            .collect();
+        let mut starts = vec![0u32; (buckets >> shift) + 2];
+        for &key in &keys {
+            starts[key as usize + 1] += 1;
+        }
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        let mut order = vec![0u32; points.len()];
+        let mut sorted = vec![Point::new(0.0, 0.0); points.len()];
+        for (i, (&key, &point)) in keys.iter().zip(points).enumerate() {
+            let slot = &mut starts[key as usize];
+            order[*slot as usize] = i as u32;
+            sorted[*slot as usize] = point;
+            *slot += 1;
+        }
+        let found = self.best_matches_in_order(&sorted, closeness);
+        let mut best = vec![None; points.len()];
+        for (&i, found) in order.iter().zip(found) {
+            best[i as usize] = found;
+        }
+        best
+    }
+
+    fn best_matches_in_order(
+        &self,
+        points: &[Point],
+        closeness: impl Closeness,
+    ) -> Vec<Option<usize>> {
         if points.len() >= Self::MIN_POINTS_FOR_THREADS {
             if let Some(threads) = thread_pool() {
                 return threads.install(|| {
@@ -617,6 +745,91 @@ impl Grid {
             .iter()
             .map(|&p| self.best_match_by(p, closeness))
             .collect()
+    }
+}
+
+/// For every cell of a dense grid and the border of cells within reach around it, the
+/// positions in `Grid::entries` of the candidates within reach of the cell, sorted by
+/// area, then input index.
+#[derive(Debug)]
+struct Neighbourhoods {
+    /// How many cells a query reaches on each side of its own (`c`).
+    reach: i64,
+    /// Cells per row, the border included.
+    columns: i64,
+    /// Cell `k` (row-major, the border included) has `members[starts[k]..starts[k + 1]]`.
+    starts: Vec<u32>,
+    members: Vec<u32>,
+}
+
+impl Neighbourhoods {
+    /// The lists of a dense grid; `None` for a hashed grid, or one whose lists would not
+    /// fit 32-bit positions.
+    fn build(grid: &Grid) -> Option<Self> {
+        let RowOffsets::Dense { .. } = grid.rows else {
+            return None;
+        };
+        let reach = i64::from(grid.layout.cells_per_max_dist);
+        let side = 2 * reach + 1;
+        let columns = grid.last_cell.0 + 1 + 2 * reach;
+        let rows = grid.last_cell.1 + 1 + 2 * reach;
+        let cells = usize::try_from(columns.checked_mul(rows)?).ok()?;
+        let total = grid
+            .entries
+            .len()
+            .checked_mul(usize::try_from(side * side).ok()?)?;
+        if u32::try_from(total).is_err() {
+            return None;
+        }
+        // The cell (border included) of each entry, and how many lists it joins per cell.
+        let cell_of = |entry: &Entry| {
+            let (column, row) = grid.cell_coordinates(entry.center);
+            (row + reach) * columns + column + reach
+        };
+        let around = |cell: i64| {
+            (-reach..=reach)
+                .flat_map(move |dy| (-reach..=reach).map(move |dx| cell + dy * columns + dx))
+        };
+        let mut starts = vec![0u32; cells + 1];
+        for entry in &grid.entries {
+            for cell in around(cell_of(entry)) {
+                starts[cell as usize + 1] += 1;
+            }
+        }
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        // Candidates enter the lists in order of (area, input index), so every list is
+        // sorted as it fills. Areas compare as `<` does (finite, -0.0 ties with 0.0).
+        let mut order: Vec<u32> = (0..grid.entries.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&grid.entries[a as usize], &grid.entries[b as usize]);
+            a.area
+                .partial_cmp(&b.area)
+                .unwrap_or(Ordering::Equal)
+                .then(a.index.cmp(&b.index))
+        });
+        let mut next = starts.clone();
+        let mut members = vec![0u32; total];
+        for at in order {
+            for cell in around(cell_of(&grid.entries[at as usize])) {
+                let slot = &mut next[cell as usize];
+                members[*slot as usize] = at;
+                *slot += 1;
+            }
+        }
+        Some(Self {
+            reach,
+            columns,
+            starts,
+            members,
+        })
+    }
+
+    /// The list of cell `(column, row)`, which must be within reach of the grid.
+    fn around(&self, column: i64, row: i64) -> &[u32] {
+        let cell = ((row + self.reach) * self.columns + column + self.reach) as usize;
+        &self.members[self.starts[cell] as usize..self.starts[cell + 1] as usize]
     }
 }
 
@@ -791,7 +1004,7 @@ mod tests {
                     let layout = GridLayout {
                         cells_per_max_dist,
                         buckets_per_candidate,
-                        early_exit: true,
+                        ..GridLayout::DEFAULT
                     };
                     let grid = Grid::with_layout(&candidates, 10.0, layout);
                     let buckets =
@@ -852,11 +1065,14 @@ mod tests {
             [1, 2, 4, 8]
                 .into_iter()
                 .flat_map(move |buckets_per_candidate| {
-                    [false, true].map(|early_exit| GridLayout {
-                        cells_per_max_dist,
-                        buckets_per_candidate,
-                        early_exit,
-                    })
+                    [(false, false), (true, false), (true, true)].map(
+                        |(early_exit, neighbourhood_lists)| GridLayout {
+                            cells_per_max_dist,
+                            buckets_per_candidate,
+                            early_exit,
+                            neighbourhood_lists,
+                        },
+                    )
                 })
         })
     }
@@ -1098,7 +1314,7 @@ mod tests {
         let ones = GridLayout {
             cells_per_max_dist: 1,
             buckets_per_candidate: 1,
-            early_exit: true,
+            ..GridLayout::DEFAULT
         };
         let zeros = GridLayout {
             cells_per_max_dist: 0,
@@ -1109,6 +1325,43 @@ mod tests {
         assert_eq!(grid.layout, ones);
         let want = expected_for_each(&polygons, &points, 3.0);
         assert_eq!(grid.best_matches(&points), want);
+    }
+
+    /// Enough candidates and points for `best_matches` to answer the points in the order
+    /// of their cells, on the threads: the answers still come back in input order.
+    #[test]
+    fn points_answered_in_cell_order_come_back_in_input_order() {
+        let mut state = 99u64;
+        let mut next = move |bound: f64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64 * bound).floor()
+        };
+        let n = 2 * Grid::MIN_CANDIDATES_FOR_CELL_ORDER;
+        let centers: Vec<Point> = (0..n)
+            .map(|_| Point::new(next(300.0) + 0.5, next(300.0) + 0.25))
+            .collect();
+        // Few distinct areas: most choices are decided by the input index.
+        let areas: Vec<f64> = (0..n).map(|_| next(4.0)).collect();
+        let points: Vec<Point> = (0..2 * Grid::MIN_POINTS_FOR_THREADS)
+            .map(|_| Point::new(next(340.0) - 20.0, next(340.0) - 20.0))
+            .collect();
+        let max_dist = 6.0;
+        let want: Vec<Option<usize>> = points
+            .iter()
+            .map(|&p| {
+                (0..n)
+                    .filter(|&k| (centers[k].x - p.x).hypot(centers[k].y - p.y) < max_dist)
+                    .min_by(|&a, &b| areas[a].total_cmp(&areas[b]).then(a.cmp(&b)))
+            })
+            .collect();
+        assert!(want.iter().any(Option::is_none) && want.iter().any(Option::is_some));
+        let candidates = Candidates::from_parts(centers, areas).unwrap();
+        for layout in [GridLayout::DEFAULT, GridLayout::MANY_QUERIES] {
+            let grid = Grid::with_layout(&candidates, max_dist, layout);
+            assert_eq!(grid.best_matches(&points), want, "{layout:?}");
+        }
     }
 
     /// Enough points for `best_matches` to hand them to the threads.

@@ -503,21 +503,24 @@ fn mismatch(case: &Case, point: Point, answers: [(&str, Option<usize>); 2]) -> S
 }
 
 /// Layouts besides the default that benches/grid.rs measures: smaller cells, fewer
-/// buckets, the plain scan.
+/// buckets, the plain scan, the lists per cell of `Index`.
 fn other_layouts() -> impl Iterator<Item = GridLayout> {
     [
-        (1, 1, false),
-        (2, 1, true),
-        (2, 4, false),
-        (3, 2, true),
-        (3, 8, false),
+        (1, 1, false, false),
+        (2, 1, true, false),
+        (2, 4, false, false),
+        (3, 2, true, false),
+        (3, 8, false, false),
+        (1, 2, true, true),
+        (2, 2, true, true),
     ]
     .into_iter()
     .map(
-        |(cells_per_max_dist, buckets_per_candidate, early_exit)| GridLayout {
+        |(cells_per_max_dist, buckets_per_candidate, early_exit, neighbourhood_lists)| GridLayout {
             cells_per_max_dist,
             buckets_per_candidate,
             early_exit,
+            neighbourhood_lists,
         },
     )
 }
@@ -745,11 +748,12 @@ fn a_center_next_to_a_far_outlier_is_found() {
     assert_all_answer(&centers, &[1.0, 1.0, 1.0], point, 0.3, 1);
     let candidates = Candidates::from_parts(centers.to_vec(), vec![1.0; 3]).unwrap();
     for cells_per_max_dist in 1..=3 {
-        for early_exit in [false, true] {
+        for (early_exit, neighbourhood_lists) in [(false, false), (true, false), (true, true)] {
             let layout = GridLayout {
                 cells_per_max_dist,
                 buckets_per_candidate: 2,
                 early_exit,
+                neighbourhood_lists,
             };
             let grid = Grid::with_layout(&candidates, 0.3, layout);
             assert_eq!(grid.best_match(point), Some(1), "{layout:?}");

@@ -98,6 +98,11 @@ pub fn scaled_example(polygons: usize, points: usize) -> (Candidates, Vec<Point>
     (candidates, points)
 }
 
+/// `points` in a seeded random order.
+pub fn shuffle(points: &mut [Point]) {
+    SplitMix64(7).shuffle(points);
+}
+
 /// The same candidates and one more, at (1e12, 1e12): far from everything else.
 pub fn with_far_outlier(candidates: &Candidates) -> Candidates {
     let mut centers = candidates.centers().to_vec();

@@ -15,7 +15,7 @@ use pyo3::types::PyTuple;
 
 use super::{convert, interruptible};
 use crate::geometry::Point;
-use crate::matching::{Candidates, Grid};
+use crate::matching::{Candidates, Grid, GridLayout};
 
 /// The polygons' centers and areas, indexed for matching points within `max_dist`:
 /// built once (with the GIL released), then `match` many times, from any number of
@@ -35,7 +35,7 @@ impl Index {
         max_dist: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
         let (candidates, max_dist) = candidates(centers, areas, max_dist)?;
-        let grid = py.detach(|| Grid::new(&candidates, max_dist));
+        let grid = py.detach(|| Grid::with_layout(&candidates, max_dist, GridLayout::MANY_QUERIES));
         Ok(Self { grid })
     }
 
