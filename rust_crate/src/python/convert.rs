@@ -58,7 +58,11 @@ pub fn values(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
 
 fn coordinates(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
     let array = float64_array::<Ix1>(value, name)?;
-    Ok(array.as_array().iter().copied().collect())
+    // A contiguous array is copied in bulk; ndarray's iterator goes element by element.
+    Ok(match array.as_slice() {
+        Ok(values) => values.to_vec(),
+        Err(_) => array.as_array().iter().copied().collect(),
+    })
 }
 
 /// A point from a float64 array of shape (2,).
