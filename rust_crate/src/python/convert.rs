@@ -217,7 +217,10 @@ pub fn check_subclass<T: pyo3::PyTypeInfo>(subclass: &Bound<'_, PyType>) -> PyRe
 /// are the points v8 returns.
 pub fn rows<'py>(py: Python<'py>, points: &[Point]) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let flat: Vec<f64> = points.iter().flat_map(|p| [p.x, p.y]).collect();
-    flat.into_pyarray(py).reshape([points.len(), 2])
+    // Shaped in Rust: numpy's reshape, a call through Python, cost more than the copy.
+    let array = numpy::ndarray::Array2::from_shape_vec((points.len(), 2), flat)
+        .map_err(|error| PyValueError::new_err(error.to_string()))?;
+    Ok(array.into_pyarray(py))
 }
 
 /// A point back to Python, as a float64 array of shape (2,).
