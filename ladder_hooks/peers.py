@@ -252,6 +252,19 @@ def _numba_grid():
             True,
         )
 
+    @numba.njit(inline="always")
+    def close(dx, dy, max_dist, squared):
+        """Strictly closer than ``max_dist``: squared distances where ``max_dist`` squared
+        is a normal float, ``hypot`` beyond."""
+        if squared:
+            return dx * dx + dy * dy < max_dist * max_dist
+        return np.hypot(dx, dy) < max_dist
+
+    @numba.njit(inline="always")
+    def better(area, k, best_area, best_k):
+        """The smaller area, the lower index on ties."""
+        return area < best_area or (area == best_area and k < best_k)
+
     @numba.njit(cache=False)
     def points_by_cell(points, cells, n_cells, side):
         """The points' indices ordered by their cells' numbers (a counting sort), points in
@@ -275,7 +288,6 @@ def _numba_grid():
     def grid_match(centers, areas, points, max_dist, side, squared):
         far, cells, start, members, member_index = build_grid(centers, areas, side)
         order = points_by_cell(points, cells, len(start) - 1, side)
-        max_dist_squared = max_dist * max_dist
         # np.empty, not np.full: in a parallel function np.full is a parallel loop of its
         # own, and each costs a wake-up of the thread pool.
         best = np.empty(len(points), dtype=np.int64)
@@ -293,27 +305,16 @@ def _numba_grid():
                         if cell < 0:
                             continue
                         for j in range(start[cell], start[cell + 1]):
-                            dx = members[j, 0] - px
-                            dy = members[j, 1] - py
-                            if squared:
-                                close = dx * dx + dy * dy < max_dist_squared
-                            else:
-                                close = np.hypot(dx, dy) < max_dist
-                            area = members[j, 2]
-                            k = member_index[j]
-                            if close and (area < best_area or (area == best_area and k < best_k)):
-                                best_area = area
-                                best_k = k
+                            dx, dy = members[j, 0] - px, members[j, 1] - py
+                            area, k = members[j, 2], member_index[j]
+                            if close(dx, dy, max_dist, squared) and better(
+                                area, k, best_area, best_k
+                            ):
+                                best_area, best_k = area, k
             for k in far:
-                dx = centers[k, 0] - px
-                dy = centers[k, 1] - py
-                if squared:
-                    close = dx * dx + dy * dy < max_dist_squared
-                else:
-                    close = np.hypot(dx, dy) < max_dist
-                if close and (areas[k] < best_area or (areas[k] == best_area and k < best_k)):
-                    best_area = areas[k]
-                    best_k = k
+                dx, dy = centers[k, 0] - px, centers[k, 1] - py
+                if close(dx, dy, max_dist, squared) and better(areas[k], k, best_area, best_k):
+                    best_area, best_k = areas[k], k
             best[i] = best_k
         return best
 
