@@ -890,6 +890,39 @@ mod tests {
         }
     }
 
+    /// `bounds` against the obvious fold over the centers: every length up to three
+    /// chunks of four and each remainder, so each extreme lands in every one of the
+    /// running bounds, with x and y far apart either way round, so a bound that read
+    /// the other axis would show.
+    #[test]
+    fn bounds_are_the_smallest_and_largest_coordinates() {
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 100.0 - 50.0
+        };
+        for len in 0..=13 {
+            for (x_offset, y_offset) in [(0.0, 1000.0), (1000.0, 0.0), (-5.0, 5.0)] {
+                for _ in 0..20 {
+                    let centers: Vec<Point> = (0..len)
+                        .map(|_| Point::new(x_offset + next(), y_offset + next()))
+                        .collect();
+                    let (mut lo, mut hi) = (
+                        Point::new(f64::INFINITY, f64::INFINITY),
+                        Point::new(f64::NEG_INFINITY, f64::NEG_INFINITY),
+                    );
+                    for c in &centers {
+                        lo = Point::new(lo.x.min(c.x), lo.y.min(c.y));
+                        hi = Point::new(hi.x.max(c.x), hi.y.max(c.y));
+                    }
+                    assert_eq!(bounds(&centers), (lo, hi), "{centers:?}");
+                }
+            }
+        }
+    }
+
     fn square(x: f64, y: f64, side: f64) -> Polygon {
         Polygon::new(
             vec![x, x + side, x + side, x],
@@ -1328,7 +1361,9 @@ mod tests {
     }
 
     /// Enough candidates and points for `best_matches` to answer the points in the order
-    /// of their cells, on the threads: the answers still come back in input order.
+    /// of their cells, on the threads: the answers still come back in input order. With
+    /// as many buckets as points and with more (so that neighbouring buckets share a
+    /// key): half the points, and a hashed grid (a far outlier that no point is near).
     #[test]
     fn points_answered_in_cell_order_come_back_in_input_order() {
         let mut state = 99u64;
@@ -1339,11 +1374,11 @@ mod tests {
             ((state >> 11) as f64 / (1u64 << 53) as f64 * bound).floor()
         };
         let n = 2 * Grid::MIN_CANDIDATES_FOR_CELL_ORDER;
-        let centers: Vec<Point> = (0..n)
+        let mut centers: Vec<Point> = (0..n)
             .map(|_| Point::new(next(300.0) + 0.5, next(300.0) + 0.25))
             .collect();
         // Few distinct areas: most choices are decided by the input index.
-        let areas: Vec<f64> = (0..n).map(|_| next(4.0)).collect();
+        let mut areas: Vec<f64> = (0..n).map(|_| next(4.0)).collect();
         let points: Vec<Point> = (0..2 * Grid::MIN_POINTS_FOR_THREADS)
             .map(|_| Point::new(next(340.0) - 20.0, next(340.0) - 20.0))
             .collect();
@@ -1357,11 +1392,100 @@ mod tests {
             })
             .collect();
         assert!(want.iter().any(Option::is_none) && want.iter().any(Option::is_some));
-        let candidates = Candidates::from_parts(centers, areas).unwrap();
-        for layout in [GridLayout::DEFAULT, GridLayout::MANY_QUERIES] {
-            let grid = Grid::with_layout(&candidates, max_dist, layout);
-            assert_eq!(grid.best_matches(&points), want, "{layout:?}");
+        let candidates = Candidates::from_parts(centers.clone(), areas.clone()).unwrap();
+        centers.push(Point::new(1e12, -1e12));
+        areas.push(0.0);
+        let and_far = Candidates::from_parts(centers, areas).unwrap();
+        let half = Grid::MIN_POINTS_FOR_THREADS;
+        for (candidates, layout) in [
+            (&candidates, GridLayout::DEFAULT),
+            (&candidates, GridLayout::MANY_QUERIES),
+            (&and_far, GridLayout::DEFAULT),
+        ] {
+            let grid = Grid::with_layout(candidates, max_dist, layout);
+            let hashed = matches!(grid.rows, RowOffsets::Hashed { .. });
+            assert_eq!(hashed, candidates.len() > n, "{:?}", grid.rows);
+            assert_eq!(
+                grid.best_matches(&points),
+                want,
+                "{layout:?} hashed {hashed}"
+            );
+            assert_eq!(
+                grid.best_matches(&points[..half]),
+                want[..half],
+                "{layout:?} hashed {hashed}, half the points"
+            );
         }
+    }
+
+    /// No points, no answers, from a small grid and from one large enough that many
+    /// points would be answered in the order of their cells.
+    #[test]
+    fn no_points_get_no_answers() {
+        let (polygons, _) = workload();
+        let small = Candidates::from_polygons(&polygons);
+        let n = 2 * Grid::MIN_CANDIDATES_FOR_CELL_ORDER;
+        let large = Candidates::from_parts(
+            (0..n)
+                .map(|i| Point::new((i % 64) as f64 * 3.0, (i / 64) as f64 * 3.0))
+                .collect(),
+            vec![1.0; n],
+        )
+        .unwrap();
+        for candidates in [&small, &large] {
+            for layout in [GridLayout::DEFAULT, GridLayout::MANY_QUERIES] {
+                let grid = Grid::with_layout(candidates, 6.0, layout);
+                assert_eq!(grid.best_matches(&[]), [], "{} {layout:?}", grid.len());
+            }
+        }
+    }
+
+    /// An index's lists, against lists gathered here: for every cell within reach of the
+    /// centers' grid, the input indices of the centers at most `c` cells away on both
+    /// axes, by area, then input index. A hashed grid has none (it scans its cells), nor
+    /// does a grid of the default layout.
+    #[test]
+    fn neighbourhood_lists_hold_the_candidates_within_reach_by_area() {
+        let (polygons, _) = workload();
+        let candidates = Candidates::from_polygons(&polygons);
+        let areas = candidates.areas();
+        for cells_per_max_dist in 1..=3 {
+            let layout = GridLayout {
+                cells_per_max_dist,
+                ..GridLayout::MANY_QUERIES
+            };
+            let grid = Grid::with_layout(&candidates, 10.0, layout);
+            let lists = grid.neighbourhoods.as_ref().expect("a dense grid's lists");
+            let reach = i64::from(cells_per_max_dist);
+            let cells: Vec<(i64, i64)> = candidates
+                .centers()
+                .iter()
+                .map(|&center| grid.cell_coordinates(center))
+                .collect();
+            let (last_column, last_row) = grid.last_cell;
+            for row in -reach..=last_row + reach {
+                for column in -reach..=last_column + reach {
+                    let mut want: Vec<usize> = (0..candidates.len())
+                        .filter(|&k| {
+                            (cells[k].0 - column).abs() <= reach
+                                && (cells[k].1 - row).abs() <= reach
+                        })
+                        .collect();
+                    want.sort_by(|&a, &b| areas[a].total_cmp(&areas[b]).then(a.cmp(&b)));
+                    let got: Vec<usize> = lists
+                        .around(column, row)
+                        .iter()
+                        .map(|&at| grid.entries[at as usize].index)
+                        .collect();
+                    assert_eq!(got, want, "cell ({column}, {row}) {layout:?}");
+                }
+            }
+        }
+        let far = with_outlier(Point::new(1e12, 1e12));
+        let hashed = Grid::with_layout(&far, 10.0, GridLayout::MANY_QUERIES);
+        assert!(matches!(hashed.rows, RowOffsets::Hashed { .. }));
+        assert!(hashed.neighbourhoods.is_none());
+        assert!(Grid::new(&candidates, 10.0).neighbourhoods.is_none());
     }
 
     /// Enough points for `best_matches` to hand them to the threads.
