@@ -43,12 +43,6 @@ def load_original(checkout: Path) -> ModuleType:
     return module
 
 
-def chosen(pairs: list, polygons: list) -> list[int]:
-    """Each matched point's polygon as its index in ``polygons``."""
-    position = {id(polygon): k for k, polygon in enumerate(polygons)}
-    return [position[id(polygon)] for _, polygon in pairs]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ladder_hooks.beside_original", description=__doc__.split("\n\n")[0]
@@ -59,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if "numpy" not in sys.modules:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    import numpy as np
+
+    from ladder_hooks.ladder import pairs_to_indices
     from poly_match import v1
 
     original = load_original(args.checkout)
@@ -67,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         "the original's v1": (original.main, *original.generate_example()),
         "this v1": (v1.main, *v1.generate_example()),
     }
-    answers = [chosen(main(*workload), workload[0]) for main, *workload in workloads.values()]
-    if answers[0] != answers[1]:
+    answers = [
+        pairs_to_indices(main(polygons, points), polygons, points)
+        for main, polygons, points in workloads.values()
+    ]
+    if not np.array_equal(*answers):
         print("beside_original: the two v1s chose different polygons", file=sys.stderr)
         return 1
 
