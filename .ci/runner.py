@@ -90,12 +90,27 @@ SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/s
 # of: the CA bundle of this network's TLS proxy, proxies, the locale, and the CPU quirks
 # OpenBLAS needs on this virtual CPU (the TOX_* ones carry those into tox's test envs).
 HOST_VARIABLES = {
-    "LANG", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-    "PIP_CERT", "PIP_DEFAULT_TIMEOUT", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS",
-    "http_proxy", "https_proxy", "no_proxy", "all_proxy",
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
-    "TOX_OVERRIDE", "TOX_TESTENV_PASSENV",
-}  # fmt: skip
+    "LANG",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "PIP_CERT",
+    "PIP_DEFAULT_TIMEOUT",
+    "GIT_SSL_CAINFO",
+    "NODE_EXTRA_CA_CERTS",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "TOX_OVERRIDE",
+    "TOX_TESTENV_PASSENV",
+}
 HOST_VARIABLE_PREFIXES = ("LC_", "OPENBLAS_", "NVPL_")
 # Between SIGTERM and SIGKILL when a job's processes are ended.
 GRACE_SECONDS = 10
@@ -145,15 +160,34 @@ def note(text: str) -> None:
 # is an error naming where it is, never a guess.
 
 CONTEXTS = {
-    "github", "env", "vars", "job", "jobs", "steps", "runner", "secrets", "strategy",
-    "matrix", "needs", "inputs",
-}  # fmt: skip
+    "github",
+    "env",
+    "vars",
+    "job",
+    "jobs",
+    "steps",
+    "runner",
+    "secrets",
+    "strategy",
+    "matrix",
+    "needs",
+    "inputs",
+}
 # Name (lower case, as GitHub matches them) -> (fewest, most) arguments.
 FUNCTIONS = {
-    "contains": (2, 2), "startswith": (2, 2), "endswith": (2, 2), "format": (1, None),
-    "join": (1, 2), "tojson": (1, 1), "fromjson": (1, 1), "hashfiles": (1, None),
-    "success": (0, 0), "always": (0, 0), "failure": (0, 0), "cancelled": (0, 0),
-}  # fmt: skip
+    "contains": (2, 2),
+    "startswith": (2, 2),
+    "endswith": (2, 2),
+    "format": (1, None),
+    "join": (1, 2),
+    "tojson": (1, 1),
+    "fromjson": (1, 1),
+    "hashfiles": (1, None),
+    "success": (0, 0),
+    "always": (0, 0),
+    "failure": (0, 0),
+    "cancelled": (0, 0),
+}
 STATUS_FUNCTIONS = {"success", "always", "failure", "cancelled"}
 TOKEN = re.compile(
     r"(?P<number>0x[0-9a-fA-F]+|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
@@ -684,62 +718,99 @@ class Commit:
 def event_facts(event: str, commit: Commit) -> dict:
     """github.* for one event; `payload` is github.event (GITHUB_EVENT_PATH's file)."""
     repository = {
-        "name": REPOSITORY.split("/")[1], "full_name": REPOSITORY, "fork": False,
-        "private": False, "default_branch": "main", "owner": {"login": OWNER},
-    }  # fmt: skip
+        "name": REPOSITORY.split("/")[1],
+        "full_name": REPOSITORY,
+        "fork": False,
+        "private": False,
+        "default_branch": "main",
+        "owner": {"login": OWNER},
+    }
     if event == "pull_request":
         number = PULL_REQUEST_NUMBER
         side = {"sha": commit.sha, "repo": repository}
         payload = {
-            "action": "synchronize", "number": number, "repository": repository,
+            "action": "synchronize",
+            "number": number,
+            "repository": repository,
             "pull_request": {
-                "number": number, "title": commit.subject,
-                "base": {**side, "ref": "main"}, "head": {**side, "ref": PULL_REQUEST_BRANCH},
+                "number": number,
+                "title": commit.subject,
+                "base": {**side, "ref": "main"},
+                "head": {**side, "ref": PULL_REQUEST_BRANCH},
             },
-        }  # fmt: skip
+        }
         return {
-            "event_name": "pull_request", "ref": f"refs/pull/{number}/merge",
-            "ref_name": f"{number}/merge", "ref_type": "branch", "base_ref": "main",
-            "head_ref": PULL_REQUEST_BRANCH, "payload": payload,
-        }  # fmt: skip
+            "event_name": "pull_request",
+            "ref": f"refs/pull/{number}/merge",
+            "ref_name": f"{number}/merge",
+            "ref_type": "branch",
+            "base_ref": "main",
+            "head_ref": PULL_REQUEST_BRANCH,
+            "payload": payload,
+        }
     # A push: of main, or of the tag (a new ref, so `before` is zeros).
     tag = event == "tag"
     ref = f"refs/tags/{commit.tag}" if tag else "refs/heads/main"
     payload = {
-        "ref": ref, "before": "0" * 40 if tag else commit.parent or "0" * 40,
-        "after": commit.sha, "created": tag, "deleted": False, "forced": False,
+        "ref": ref,
+        "before": "0" * 40 if tag else commit.parent or "0" * 40,
+        "after": commit.sha,
+        "created": tag,
+        "deleted": False,
+        "forced": False,
         "head_commit": {"id": commit.sha, "message": commit.subject},
         "repository": repository,
-    }  # fmt: skip
+    }
     return {
-        "event_name": "push", "ref": ref, "ref_name": commit.tag if tag else "main",
-        "ref_type": "tag" if tag else "branch", "base_ref": "", "head_ref": "",
+        "event_name": "push",
+        "ref": ref,
+        "ref_name": commit.tag if tag else "main",
+        "ref_type": "tag" if tag else "branch",
+        "base_ref": "",
+        "head_ref": "",
         "payload": payload,
-    }  # fmt: skip
+    }
 
 
 def github_context(workflow: dict, job_id: str, event: str, commit: Commit, **extra) -> dict:
     facts = event_facts(event, commit)
     return {
-        "event_name": facts["event_name"], "event": facts["payload"], "ref": facts["ref"],
-        "ref_name": facts["ref_name"], "ref_type": facts["ref_type"],
-        "base_ref": facts["base_ref"], "head_ref": facts["head_ref"], "sha": commit.sha,
-        "job": job_id, "repository": REPOSITORY, "repository_owner": OWNER,
-        "workflow": workflow.get("name") or WORKFLOW_FILE, "token": DUMMY_TOKEN,
-        "actor": OWNER, "triggering_actor": OWNER, "run_attempt": "1", "run_number": "1",
-        "server_url": "https://github.com", "api_url": "https://api.github.com",
-        "retention_days": "90", **extra,
-    }  # fmt: skip
+        "event_name": facts["event_name"],
+        "event": facts["payload"],
+        "ref": facts["ref"],
+        "ref_name": facts["ref_name"],
+        "ref_type": facts["ref_type"],
+        "base_ref": facts["base_ref"],
+        "head_ref": facts["head_ref"],
+        "sha": commit.sha,
+        "job": job_id,
+        "repository": REPOSITORY,
+        "repository_owner": OWNER,
+        "workflow": workflow.get("name") or WORKFLOW_FILE,
+        "token": DUMMY_TOKEN,
+        "actor": OWNER,
+        "triggering_actor": OWNER,
+        "run_attempt": "1",
+        "run_number": "1",
+        "server_url": "https://github.com",
+        "api_url": "https://api.github.com",
+        "retention_days": "90",
+        **extra,
+    }
 
 
 def outer_scope(workflow: dict, job_id: str, event: str, commit: Commit, **contexts) -> Scope:
     """The contexts of job-level keys (if, runs-on, strategy, env, timeout-minutes)."""
     base = {
         "github": github_context(workflow, job_id, event, commit),
-        "needs": {}, "vars": {}, "inputs": {}, "matrix": {}, "strategy": {},
+        "needs": {},
+        "vars": {},
+        "inputs": {},
+        "matrix": {},
+        "strategy": {},
         "secrets": {"GITHUB_TOKEN": DUMMY_TOKEN},
         "env": {k: to_string(v) for k, v in (workflow.get("env") or {}).items()},
-    }  # fmt: skip
+    }
     base.update(contexts)
     return Scope(base)
 
@@ -921,10 +992,13 @@ def run_quietly(argv: list, **kwargs) -> str:
 # The repository under test may belong to another user than the one running this (root,
 # or a user who runs it on a shared checkout): git must still read it, and serve it.
 TRUST_REPO = {
-    **os.environ, "GIT_CONFIG_COUNT": "2",
-    "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": str(REPO),
-    "GIT_CONFIG_KEY_1": "safe.directory", "GIT_CONFIG_VALUE_1": str(REPO / ".git"),
-}  # fmt: skip
+    **os.environ,
+    "GIT_CONFIG_COUNT": "2",
+    "GIT_CONFIG_KEY_0": "safe.directory",
+    "GIT_CONFIG_VALUE_0": str(REPO),
+    "GIT_CONFIG_KEY_1": "safe.directory",
+    "GIT_CONFIG_VALUE_1": str(REPO / ".git"),
+}
 
 
 # git runs the serving side of a file:// fetch without the variables above: it is told too.
@@ -948,8 +1022,11 @@ def set_up_host(toolchain: str | None) -> None:
         say("host: installing sudo (apt-get update, apt-get install sudo)")
         subprocess.run(["apt-get", "update", "-qq"], check=True)
         quiet = {"check": True, "stdout": subprocess.DEVNULL}
-        subprocess.run(["apt-get", "install", "-y", "-qq", "sudo"], **quiet,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "sudo"],
+            **quiet,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
     try:
         pwd.getpwnam(RUNNER_USER)
     except KeyError:
@@ -1156,13 +1233,33 @@ GITHUB_ONLY_RUNS = {
     "actions/deploy-pages",
 }
 JOB_KEYS = {
-    "name", "needs", "runs-on", "permissions", "environment", "concurrency", "outputs",
-    "env", "defaults", "if", "steps", "timeout-minutes", "strategy",
-}  # fmt: skip
+    "name",
+    "needs",
+    "runs-on",
+    "permissions",
+    "environment",
+    "concurrency",
+    "outputs",
+    "env",
+    "defaults",
+    "if",
+    "steps",
+    "timeout-minutes",
+    "strategy",
+}
 STEP_KEYS = {
-    "id", "if", "name", "uses", "run", "with", "env", "continue-on-error",
-    "timeout-minutes", "working-directory", "shell",
-}  # fmt: skip
+    "id",
+    "if",
+    "name",
+    "uses",
+    "run",
+    "with",
+    "env",
+    "continue-on-error",
+    "timeout-minutes",
+    "working-directory",
+    "shell",
+}
 
 
 def action_name(step: dict) -> str:
@@ -1287,8 +1384,17 @@ class LocalRun:
         """The run's bare mirror of the repository: `origin` of every job's clone, with main
         at the tested commit (plus the tag and the pull request's refs when a job uses
         them), served over file:// so that --depth works. A job's push lands here."""
-        clone = ["git", "clone", "--bare", "--no-local", "--quiet", "--upload-pack", UPLOAD_PACK,
-                 str(REPO), str(self.mirror)]  # fmt: skip
+        clone = [
+            "git",
+            "clone",
+            "--bare",
+            "--no-local",
+            "--quiet",
+            "--upload-pack",
+            UPLOAD_PACK,
+            str(REPO),
+            str(self.mirror),
+        ]
         subprocess.run(clone, check=True, env=TRUST_REPO)
         refs = {"refs/heads/main": self.commit.sha}
         events = {job.event for job in self.jobs}
@@ -1438,12 +1544,18 @@ class LocalRun:
                 legs = [Leg(job.id, {}, "", result=job.result, note=job.note)]
             for leg in legs:
                 kept = leg.folder is not None and leg.folder.exists()
-                rows.append({
-                    "job": job.id, "leg": leg.label, "result": leg.result,
-                    "seconds": round(leg.seconds, 1), "event": job.event,
-                    "timeout_minutes": leg.timeout_minutes or job.spec.get("timeout-minutes"),
-                    "note": leg.note, "folder": str(leg.folder) if kept else "",
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "job": job.id,
+                        "leg": leg.label,
+                        "result": leg.result,
+                        "seconds": round(leg.seconds, 1),
+                        "event": job.event,
+                        "timeout_minutes": leg.timeout_minutes or job.spec.get("timeout-minutes"),
+                        "note": leg.note,
+                        "folder": str(leg.folder) if kept else "",
+                    }
+                )
         return rows
 
     def not_reproduced(self) -> list[dict]:
@@ -1462,11 +1574,16 @@ class LocalRun:
         print(flush=True)
         say(f"summary of the local run of {self.commit.title}")
         table = [
-            [row["job"], row["leg"], row["result"],
-             clock(row["seconds"]) if row["result"] != "skipped" else "",
-             f"{row['timeout_minutes']} min" if row["timeout_minutes"] else "", row["note"]]
+            [
+                row["job"],
+                row["leg"],
+                row["result"],
+                clock(row["seconds"]) if row["result"] != "skipped" else "",
+                f"{row['timeout_minutes']} min" if row["timeout_minutes"] else "",
+                row["note"],
+            ]
             for row in rows
-        ]  # fmt: skip
+        ]
         print_table(["job", "leg", "result", "time", "timeout", "note"], table)
         listed = self.not_reproduced()
         if listed:
@@ -1478,11 +1595,14 @@ class LocalRun:
         if kept:
             print("\nfolders kept:" + "".join(f"\n  {folder}" for folder in kept))
         summary = {
-            "commit": self.commit.sha, "subject": self.commit.subject,
+            "commit": self.commit.sha,
+            "subject": self.commit.subject,
             "events": {job.id: job.event for job in self.jobs},
-            "total_seconds": round(total, 1), "cancelled": self.cancelled,
-            "jobs": rows, "not_reproduced": listed,
-        }  # fmt: skip
+            "total_seconds": round(total, 1),
+            "cancelled": self.cancelled,
+            "jobs": rows,
+            "not_reproduced": listed,
+        }
         path = write_summary(summary, self.run_dir)
         print(f"\nthe table as JSON: {path}", flush=True)
         if self.cancelled:
@@ -1533,17 +1653,28 @@ class LegRun:
         self.failed = False
         self.facts = event_facts(job.event, run.commit)
         self.github = github_context(
-            run.workflow, job.id, job.event, run.commit, workspace=str(self.workspace),
-            event_path=str(self.files / "event.json"), run_id=run.run_id,
-        )  # fmt: skip
-        self.runner = {"os": "Linux", "arch": "X64", "name": "local", "temp": str(self.temp),
-                       "tool_cache": str(self.tool_cache)}  # fmt: skip
+            run.workflow,
+            job.id,
+            job.event,
+            run.commit,
+            workspace=str(self.workspace),
+            event_path=str(self.files / "event.json"),
+            run_id=run.run_id,
+        )
+        self.runner = {
+            "os": "Linux",
+            "arch": "X64",
+            "name": "local",
+            "temp": str(self.temp),
+            "tool_cache": str(self.tool_cache),
+        }
         strategy = job.spec.get("strategy") or {}
         self.strategy = {
             "fail-fast": strategy.get("fail-fast", True),
             "job-index": [id(other) for other in job.legs].index(id(leg)),
-            "job-total": len(job.legs), "max-parallel": strategy.get("max-parallel", len(job.legs)),
-        }  # fmt: skip
+            "job-total": len(job.legs),
+            "max-parallel": strategy.get("max-parallel", len(job.legs)),
+        }
         self.workflow_env: dict[str, str] = {}
         self.job_env: dict[str, str] = {}
 
@@ -1559,12 +1690,18 @@ class LegRun:
 
     def scope(self, env: dict | None = None) -> Scope:
         contexts = {
-            "github": self.github, "runner": self.runner, "matrix": self.leg.matrix,
-            "strategy": self.strategy, "needs": self.run.needs_context(self.job),
-            "steps": self.step_results, "job": {"status": "failure" if self.failed else "success"},
-            "secrets": {"GITHUB_TOKEN": DUMMY_TOKEN}, "vars": {}, "inputs": {},
+            "github": self.github,
+            "runner": self.runner,
+            "matrix": self.leg.matrix,
+            "strategy": self.strategy,
+            "needs": self.run.needs_context(self.job),
+            "steps": self.step_results,
+            "job": {"status": "failure" if self.failed else "success"},
+            "secrets": {"GITHUB_TOKEN": DUMMY_TOKEN},
+            "vars": {},
+            "inputs": {},
             "env": env if env is not None else self.env_context(),
-        }  # fmt: skip
+        }
         status = {"success": not self.failed, "failure": self.failed, "cancelled": False}
         return Scope(contexts, status, self.workspace)
 
@@ -1626,8 +1763,16 @@ class LegRun:
 
     def prepare_folder(self) -> None:
         user = self.run.user
-        folders = [self.folder, self.workspace, self.home, self.temp, self.tool_cache, self.files,
-                   self.home / ".cache", self.home / ".cargo"]  # fmt: skip
+        folders = [
+            self.folder,
+            self.workspace,
+            self.home,
+            self.temp,
+            self.tool_cache,
+            self.files,
+            self.home / ".cache",
+            self.home / ".cargo",
+        ]
         for folder in folders:
             user.make_dir(folder)
         # The run's download caches, where a fresh HOME's tools look for them.
@@ -1656,28 +1801,48 @@ class LegRun:
         tell the local run apart by it), HOME the job's own, rustup and cargo the run's."""
         facts, commit = self.facts, self.run.commit
         return {
-            "CI": "true", "HOME": str(self.home), "USER": self.run.user.name,
+            "CI": "true",
+            "HOME": str(self.home),
+            "USER": self.run.user.name,
             "LOGNAME": self.run.user.name,
-            "GITHUB_WORKSPACE": str(self.workspace), "GITHUB_REF": facts["ref"],
-            "GITHUB_REF_NAME": facts["ref_name"], "GITHUB_REF_TYPE": facts["ref_type"],
-            "GITHUB_SHA": commit.sha, "GITHUB_EVENT_NAME": facts["event_name"],
-            "GITHUB_EVENT_PATH": str(self.files / "event.json"), "GITHUB_JOB": self.job.id,
-            "GITHUB_REPOSITORY": REPOSITORY, "GITHUB_REPOSITORY_OWNER": OWNER,
-            "GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
-            "GITHUB_WORKFLOW": self.github["workflow"], "GITHUB_RUN_ID": self.run.run_id,
-            "GITHUB_RUN_NUMBER": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_ACTOR": OWNER,
-            "GITHUB_BASE_REF": facts["base_ref"], "GITHUB_HEAD_REF": facts["head_ref"],
-            "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_NAME": "local",
-            "RUNNER_TEMP": str(self.temp), "RUNNER_TOOL_CACHE": str(self.tool_cache),
-            "RUNNER_WORKSPACE": str(self.folder), "RUNNER_TRACKING_ID": self.tracking_id,
-            "CARGO_HOME": str(self.home / ".cargo"), "RUSTUP_HOME": str(self.run.rustup_home),
-        }  # fmt: skip
+            "GITHUB_WORKSPACE": str(self.workspace),
+            "GITHUB_REF": facts["ref"],
+            "GITHUB_REF_NAME": facts["ref_name"],
+            "GITHUB_REF_TYPE": facts["ref_type"],
+            "GITHUB_SHA": commit.sha,
+            "GITHUB_EVENT_NAME": facts["event_name"],
+            "GITHUB_EVENT_PATH": str(self.files / "event.json"),
+            "GITHUB_JOB": self.job.id,
+            "GITHUB_REPOSITORY": REPOSITORY,
+            "GITHUB_REPOSITORY_OWNER": OWNER,
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_API_URL": "https://api.github.com",
+            "GITHUB_WORKFLOW": self.github["workflow"],
+            "GITHUB_RUN_ID": self.run.run_id,
+            "GITHUB_RUN_NUMBER": "1",
+            "GITHUB_RUN_ATTEMPT": "1",
+            "GITHUB_ACTOR": OWNER,
+            "GITHUB_BASE_REF": facts["base_ref"],
+            "GITHUB_HEAD_REF": facts["head_ref"],
+            "RUNNER_OS": "Linux",
+            "RUNNER_ARCH": "X64",
+            "RUNNER_NAME": "local",
+            "RUNNER_TEMP": str(self.temp),
+            "RUNNER_TOOL_CACHE": str(self.tool_cache),
+            "RUNNER_WORKSPACE": str(self.folder),
+            "RUNNER_TRACKING_ID": self.tracking_id,
+            "CARGO_HOME": str(self.home / ".cargo"),
+            "RUSTUP_HOME": str(self.run.rustup_home),
+        }
 
     def process_env(self, step_env: dict, extra_path: list[str] | None = None) -> dict:
         """A step's environment: the machine's settings that pass through, GitHub's
         variables, the workflow's, job's, GITHUB_ENV's and step's env; GITHUB_PATH first."""
-        env = {k: v for k, v in os.environ.items()
-               if k in HOST_VARIABLES or k.startswith(HOST_VARIABLE_PREFIXES)}  # fmt: skip
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k in HOST_VARIABLES or k.startswith(HOST_VARIABLE_PREFIXES)
+        }
         env.update(self.base_env())
         env.update(self.env_context())
         env.update(step_env)

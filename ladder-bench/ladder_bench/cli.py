@@ -62,8 +62,15 @@ def positive_int(text: str) -> int:
 def commit(workspace: Path, name: str) -> str:
     """The full hash of the commit ``name`` (any git revision) names in ``workspace``;
     otherwise git's own reason, as an ``ArgumentTypeError``."""
-    return _git(workspace, name, "a commit", "rev-parse", "--verify", "--end-of-options",
-                f"{name}^{{commit}}")  # fmt: skip
+    return _git(
+        workspace,
+        name,
+        "a commit",
+        "rev-parse",
+        "--verify",
+        "--end-of-options",
+        f"{name}^{{commit}}",
+    )
 
 
 def commit_range(workspace: Path, text: str) -> str:

@@ -106,8 +106,10 @@ def install_tooling(python: Path) -> None:
     child there must be this checkout's, whatever the commit measured."""
     completed = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     target = Path(completed.stdout.strip()) / TOOLING.name
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(TOOLING, target, ignore=shutil.ignore_patterns("__pycache__"))
@@ -133,10 +135,15 @@ def count_instructions(
         rows = instructions.count(str(side.python), ladder.path, rungs, None, size)
         counted[side.label] = {row["rung"]: row["instructions_per_call"] for row in rows}
     return [
-        instructions.Change(rung, counted["base"][rung], counted["head"][rung],
-                          ladder.gate_rungs.get(rung, ladder.gate_threshold_percent))
-        for rung in rungs if rung in counted["base"] and rung in counted["head"]
-    ]  # fmt: skip
+        instructions.Change(
+            rung,
+            counted["base"][rung],
+            counted["head"][rung],
+            ladder.gate_rungs.get(rung, ladder.gate_threshold_percent),
+        )
+        for rung in rungs
+        if rung in counted["base"] and rung in counted["head"]
+    ]
 
 
 def diff_flamegraphs(ladder, workspace: Path, sides: list[Side], rungs, samples, out: Path):
@@ -163,9 +170,14 @@ def diff_flamegraphs(ladder, workspace: Path, sides: list[Side], rungs, samples,
         svg = out / "diff" / f"{rung}.svg"
         times = {label: samples[label][rung] for label in recorded}
         summaries[rung] = flamediff.diff_flamegraph(
-            flamegraph, recorded["base"], recorded["head"], times, profiling.MEASURED_FRAME,
-            svg, f"{rung}: head vs base",
-        )  # fmt: skip
+            flamegraph,
+            recorded["base"],
+            recorded["head"],
+            times,
+            profiling.MEASURED_FRAME,
+            svg,
+            f"{rung}: head vs base",
+        )
         changed = len(summaries[rung]["significant"])
         print(f"   {rung}: {svg}, {changed} functions changed beyond noise", flush=True)
     return summaries
@@ -173,8 +185,10 @@ def diff_flamegraphs(ladder, workspace: Path, sides: list[Side], rungs, samples,
 
 def flamegraph_table(summaries: dict) -> str:
     """compare.md's table of the functions whose time per call changed significantly."""
-    rows = ["| rung | samples (base, head) | functions tested | changed beyond noise |",
-            "|---|---:|---:|---|"]  # fmt: skip
+    rows = [
+        "| rung | samples (base, head) | functions tested | changed beyond noise |",
+        "|---|---:|---:|---|",
+    ]
     for rung, summary in summaries.items():
         changed = [
             f"{c['function'].partition(' (')[0]} {flamediff.signed(c)}"
@@ -196,14 +210,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("head", nargs="?", help="the commit to check (default: the working tree)")
     parser.add_argument("--rungs", help="comma-separated (default: every rung both sides have)")
     parser.add_argument("--quick", action="store_true", help="count instructions on the quick size")
-    parser.add_argument("--rounds", type=cli.positive_int, default=7,
-                        help="alternating rounds (default 7)")  # fmt: skip
-    parser.add_argument("--seconds", type=cli.positive_number, default=0.3,
-                        help="time per rung per round (default 0.3)")  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=cli.positive_int, default=7, help="alternating rounds (default 7)"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=cli.positive_number,
+        default=0.3,
+        help="time per rung per round (default 0.3)",
+    )
     parser.add_argument("--instructions-only", action="store_true", help="only the counts and gate")
     parser.add_argument("--no-flamegraphs", action="store_true", help="skip py-spy and inferno")
-    parser.add_argument("--gate-walltime", type=cli.positive_number, metavar="PERCENT",
-                        help="also fail when a median grew by more than PERCENT")  # fmt: skip
+    parser.add_argument(
+        "--gate-walltime",
+        type=cli.positive_number,
+        metavar="PERCENT",
+        help="also fail when a median grew by more than PERCENT",
+    )
     # Only for the gate's own test: a deliberately slower head.
     parser.add_argument("--head-cargo-features", default="", help=argparse.SUPPRESS)
     config.add_options(parser)
@@ -214,8 +237,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.selected = [rung.name for rung in selected]
     args.flamegraphs = not (args.instructions_only or args.no_flamegraphs)
     try:  # before anything is built: a typo must not cost a build first
-        args.refs = [cli.commit(args.workspace, ref) if ref else None
-                     for ref in (args.base, args.head)]  # fmt: skip
+        args.refs = [
+            cli.commit(args.workspace, ref) if ref else None for ref in (args.base, args.head)
+        ]
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
     return args
@@ -269,8 +293,10 @@ def main(argv: list[str] | None = None) -> int:
 def build_sides(workspace: Path, refs: list, head_features: str) -> list[Side]:
     builds = scratch.folder(workspace, "compare", BUILDS)
     try:
-        return [build(workspace, builds, "base", refs[0]),
-                build(workspace, builds, "head", refs[1], head_features)]  # fmt: skip
+        return [
+            build(workspace, builds, "base", refs[0]),
+            build(workspace, builds, "head", refs[1], head_features),
+        ]
     finally:
         # The checkouts go; the virtualenvs and the cargo target folder stay, for speed.
         for label in ("base", "head"):
@@ -299,23 +325,43 @@ def write(args, refs, changes, comparison, samples, summaries, size) -> str:
     ]
     if comparison is not None:
         gate_note = "a gate" if args.gate_walltime is not None else "shown, not a gate"
-        parts += [f"\nWall-clock, median of {args.rounds} interleaved rounds ({gate_note}):\n\n",
-                  comparison.to_markdown()]  # fmt: skip
+        parts += [
+            f"\nWall-clock, median of {args.rounds} interleaved rounds ({gate_note}):\n\n",
+            comparison.to_markdown(),
+        ]
     if summaries:
-        parts += [f"\nDifferential flamegraphs: the functions whose time per call changed beyond "
-                  f"sampling noise ({flamediff.FALSE_ALARM_RATE:.1%} family-wise false alarms per "
-                  "rung; 95% intervals). Only they are coloured, red grew, blue shrank:\n\n",
-                  flamegraph_table(summaries)]  # fmt: skip
+        parts += [
+            f"\nDifferential flamegraphs: the functions whose time per call changed beyond "
+            f"sampling noise ({flamediff.FALSE_ALARM_RATE:.1%} family-wise false alarms per "
+            "rung; 95% intervals). Only they are coloured, red grew, blue shrank:\n\n",
+            flamegraph_table(summaries),
+        ]
     text = "".join(parts) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "compare.md").write_text(text)
     counted = {"base": {c.rung: c.base for c in changes}, "head": {c.rung: c.head for c in changes}}
-    (args.out / "compare.json").write_text(json.dumps(
-        {"base": refs[0], "head": refs[1] or "working tree", "instructions": counted,
-         "instruction_size": size, "samples": samples}, indent=2))  # fmt: skip
-    report.publish(args.out, {"id": "compare", "title": "Base vs head", "order": 30,
-                              "intro": "From `ladder-bench compare BASE [HEAD]`.",
-                              "blocks": [{"markdown": "compare.md"}]})  # fmt: skip
+    (args.out / "compare.json").write_text(
+        json.dumps(
+            {
+                "base": refs[0],
+                "head": refs[1] or "working tree",
+                "instructions": counted,
+                "instruction_size": size,
+                "samples": samples,
+            },
+            indent=2,
+        )
+    )
+    report.publish(
+        args.out,
+        {
+            "id": "compare",
+            "title": "Base vs head",
+            "order": 30,
+            "intro": "From `ladder-bench compare BASE [HEAD]`.",
+            "blocks": [{"markdown": "compare.md"}],
+        },
+    )
     return text
 
 

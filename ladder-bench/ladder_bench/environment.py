@@ -69,8 +69,12 @@ def describe(
 
 def section(env: dict) -> dict:
     """The report section that shows ``env``."""
-    return {"id": "environment", "title": "Environment", "order": 90,
-            "blocks": [{"pre": json.dumps(env, indent=2)}]}  # fmt: skip
+    return {
+        "id": "environment",
+        "title": "Environment",
+        "order": 90,
+        "blocks": [{"pre": json.dumps(env, indent=2)}],
+    }
 
 
 def differences(old: dict, new: dict) -> list[str]:

@@ -73,8 +73,10 @@ class Sampled:
         share = self.share(function)
         if not 0 < share < 1 or len(self.counts) < 2:
             return None
-        chi2 = sum((c[function] - n * share) ** 2 / (n * share * (1 - share))
-                   for c, n in zip(self.counts, self.totals, strict=True))  # fmt: skip
+        chi2 = sum(
+            (c[function] - n * share) ** 2 / (n * share * (1 - share))
+            for c, n in zip(self.counts, self.totals, strict=True)
+        )
         return chi2, len(self.counts) - 1
 
 
@@ -138,12 +140,15 @@ def compare(base: Sampled, head: Sampled, base_times: list[float], head_times: l
         change = p_head * head_t - p_base * base_t
         se = math.sqrt(variance)
         p_value = math.erfc(abs(change) / se / math.sqrt(2)) if se > 0 else 1.0
-        changes.append(FunctionChange(function, p_base * base_t, p_head * head_t, change,
-                                      Z_95 * se, p_value))  # fmt: skip
-    tested = [c for c in changes
-              if not c.function.startswith("[")  # py-spy's names for unnamed code
-              and base.share(c.function) * n_base + head.share(c.function) * n_head
-              >= MIN_TESTED_SAMPLES]  # fmt: skip
+        changes.append(
+            FunctionChange(function, p_base * base_t, p_head * head_t, change, Z_95 * se, p_value)
+        )
+    tested = [
+        c
+        for c in changes
+        if not c.function.startswith("[")  # py-spy's names for unnamed code
+        and base.share(c.function) * n_base + head.share(c.function) * n_head >= MIN_TESTED_SAMPLES
+    ]
     for change in tested:
         change.tested = True
     # Holm: the k-th smallest p-value must be under the rate divided by the frames left.
@@ -158,10 +163,19 @@ def draw(flamegraph: str, folded: str, changes: list[FunctionChange], svg: Path,
     """inferno's flamegraph of ``folded`` (the head), each box recoloured and its hover
     text replaced by its change."""
     drawn = subprocess.run(
-        [flamegraph, "--title", title, "--subtitle", "red: significantly more time per call "
-         "than the base, blue: less; grey: no change beyond sampling noise"],
-        input=folded, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            flamegraph,
+            "--title",
+            title,
+            "--subtitle",
+            "red: significantly more time per call "
+            "than the base, blue: less; grey: no change beyond sampling noise",
+        ],
+        input=folded,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     by_function = {c.function: c for c in changes}
     largest = max((abs(c.change_seconds) for c in changes if c.significant), default=0.0)
     pieces, end = [], 0
@@ -212,8 +226,15 @@ def signed(change) -> str:
     return f"{sign}{magnitude} ± {units.duration(change.half_width_seconds)}"
 
 
-def diff_flamegraph(flamegraph: str, base: list[str], head: list[str], times: dict,
-                    measured_frame: str, svg: Path, title: str) -> dict:  # fmt: skip
+def diff_flamegraph(
+    flamegraph: str,
+    base: list[str],
+    head: list[str],
+    times: dict,
+    measured_frame: str,
+    svg: Path,
+    title: str,
+) -> dict:
     """The differential flamegraph of one rung and its summary (written beside it as
     ``<rung>.json``): the recordings' folded stacks and the rounds' seconds per call of
     each side."""

@@ -124,9 +124,12 @@ def demangle(rustfilt: str, symbols: list[str]) -> list[str]:
     if not symbols:
         return []
     completed = subprocess.run(
-        [rustfilt], input="".join(f"{symbol}\n" for symbol in symbols),
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [rustfilt],
+        input="".join(f"{symbol}\n" for symbol in symbols),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     # The folded format separates frames with ";", which a Rust array type has: [T; 3].
     return [name.replace(";", ",") for name in completed.stdout.splitlines()]
 

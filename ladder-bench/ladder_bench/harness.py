@@ -162,9 +162,12 @@ def child_command(python: str, request: dict) -> list[str]:
 def run_child(python: str, request: dict, deterministic: bool = False, cwd=None) -> dict:
     """Run a child with ``python`` and return its reply (``{rung: result}``)."""
     completed = subprocess.run(
-        child_command(python, request), capture_output=True, text=True, cwd=cwd,
+        child_command(python, request),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
         env=bench_environ(deterministic),
-    )  # fmt: skip
+    )
     if completed.returncode not in (0, MISSING):
         raise RuntimeError(f"the harness failed on {request['rungs']}:\n{completed.stderr}")
     return json.loads(completed.stdout.strip().splitlines()[-1])

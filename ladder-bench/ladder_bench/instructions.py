@@ -61,17 +61,27 @@ def valgrind() -> str:
 
 def total_instructions(python: str, config_path: Path, rung: str, calls: int, size) -> int:
     """Instructions callgrind counts in one whole run of a harness child."""
-    request = {"config": str(config_path), "rungs": [rung], "size": size, "calls": calls,
-               "timed": False}  # fmt: skip
+    request = {
+        "config": str(config_path),
+        "rungs": [rung],
+        "size": size,
+        "calls": calls,
+        "timed": False,
+    }
     with tempfile.TemporaryDirectory() as scratch:
         command = [
-            valgrind(), "--tool=callgrind", f"--callgrind-out-file={scratch}/callgrind.out",
+            valgrind(),
+            "--tool=callgrind",
+            f"--callgrind-out-file={scratch}/callgrind.out",
             *harness.child_command(python, request),
-        ]  # fmt: skip
+        ]
         completed = subprocess.run(
-            command, capture_output=True, text=True, cwd=scratch,
+            command,
+            capture_output=True,
+            text=True,
+            cwd=scratch,
             env=harness.bench_environ(deterministic=True),
-        )  # fmt: skip
+        )
     if completed.returncode == harness.MISSING:
         raise RungMissing(rung)
     found = re.search(r"Collected : (\d+)", completed.stderr)
@@ -171,12 +181,17 @@ def run(out: Path, workspace: Path, ladder, rungs, calls, size, wall_clock=None)
     out.mkdir(parents=True, exist_ok=True)
     (out / "instructions.json").write_text(json.dumps(result, indent=2))
     (out / "instructions.md").write_text(to_markdown(result, wall_clock))
-    report.publish(out, {
-        "id": "instructions", "title": "Instructions per call", "order": 20,
-        "intro": "From `ladder-bench instructions` or `ladder-bench bench --instructions`: "
-        "reproducible, blind to cache misses and memory stalls.",
-        "blocks": [{"markdown": "instructions.md"}],
-    })  # fmt: skip
+    report.publish(
+        out,
+        {
+            "id": "instructions",
+            "title": "Instructions per call",
+            "order": 20,
+            "intro": "From `ladder-bench instructions` or `ladder-bench bench --instructions`: "
+            "reproducible, blind to cache misses and memory stalls.",
+            "blocks": [{"markdown": "instructions.md"}],
+        },
+    )
     return result
 
 

@@ -94,8 +94,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also count instructions per call under callgrind (quick size with --quick)",
     )
-    parser.add_argument("--compare", type=Path, help="an earlier timings.json (or "
-                        "pytest-benchmark's --benchmark-json file) to check against")  # fmt: skip
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="an earlier timings.json (or "
+        "pytest-benchmark's --benchmark-json file) to check against",
+    )
     parser.add_argument(
         preflight.ALLOW_OPTION,
         action="store_true",
@@ -113,8 +117,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--compare: {error}")
         old_rungs = [row["rung"] for row in args.old_timings["rungs"]]
         if not set(old_rungs) & {rung.name for rung in args.selected}:
-            parser.error(f"--compare: {args.compare} times none of the rungs timed now "
-                         f"(it has {', '.join(old_rungs[:5])})")  # fmt: skip
+            parser.error(
+                f"--compare: {args.compare} times none of the rungs timed now "
+                f"(it has {', '.join(old_rungs[:5])})"
+            )
     return args
 
 
@@ -203,8 +209,15 @@ def finish(args: argparse.Namespace, out: Path, result: dict) -> int:
     if args.old_timings is not None:
         comparison = timings.compare(args.old_timings, result, args.threshold)
         (out / "regressions.md").write_text(comparison.to_markdown())
-        report.publish(out, {"id": "regressions", "title": "Regression check", "order": 50,
-                             "blocks": [{"markdown": "regressions.md"}]})  # fmt: skip
+        report.publish(
+            out,
+            {
+                "id": "regressions",
+                "title": "Regression check",
+                "order": 50,
+                "blocks": [{"markdown": "regressions.md"}],
+            },
+        )
     index = report.render(out)
     print(f"\n{timings.to_markdown(result)}")
     if comparison is not None:
@@ -276,12 +289,26 @@ def run_benchmarks(ladder: config.Config, rungs: list, mode: Mode, size: dict | 
     with tempfile.TemporaryDirectory() as scratch:
         raw_path, report_path = Path(scratch) / "benchmark.json", Path(scratch) / "junit.xml"
         command = [
-            sys.executable, "-m", "pytest", str(BENCH_MODULE), "-v", "-p", "no:cacheprovider",
-            "--rootdir", scratch, "-o", "addopts=", "--benchmark-only",
-            "--benchmark-warmup=on", "--benchmark-sort=name", "--tb=short",
+            sys.executable,
+            "-m",
+            "pytest",
+            str(BENCH_MODULE),
+            "-v",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            scratch,
+            "-o",
+            "addopts=",
+            "--benchmark-only",
+            "--benchmark-warmup=on",
+            "--benchmark-sort=name",
+            "--tb=short",
             "--benchmark-columns=median,iqr,min,max,rounds,iterations",
-            f"--benchmark-json={raw_path}", f"--junitxml={report_path}", *mode.benchmark_options,
-        ]  # fmt: skip
+            f"--benchmark-json={raw_path}",
+            f"--junitxml={report_path}",
+            *mode.benchmark_options,
+        ]
         child_env = {
             **bench_environ(),
             "LADDER_BENCH_CONFIG": str(ladder.path),

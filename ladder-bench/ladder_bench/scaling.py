@@ -60,9 +60,16 @@ def variant(size: dict, work_keys: list[str] | None = None) -> tuple:
 
 def measure(ladder: config.Config, name: str, size: dict, min_time: float, scratch: str):
     """One (approach, size) in a fresh process; its summary and its answer."""
-    request = {"config": str(ladder.path), "rungs": [name], "size": size, "calls": 3,
-               "seconds": min_time, "max_calls": 200, "memory": True,
-               "answer_dir": scratch}  # fmt: skip
+    request = {
+        "config": str(ladder.path),
+        "rungs": [name],
+        "size": size,
+        "calls": 3,
+        "seconds": min_time,
+        "max_calls": 200,
+        "memory": True,
+        "answer_dir": scratch,
+    }
     reply = harness.run_child(sys.executable, request)[name]
     if reply["status"] != "ok":
         raise RuntimeError(f"{name} at {size}: {reply}")
@@ -99,8 +106,12 @@ def sweep(ladder: config.Config, names: list[str], settings: Settings, log=progr
                 approach = ladder.rung(name)
                 if approach.sizes is not None and size not in approach.sizes:
                     continue
-                row = {"approach": name, "kind": approach.kind, "size": size,
-                       "work": work(size, keys)}  # fmt: skip
+                row = {
+                    "approach": name,
+                    "kind": approach.kind,
+                    "size": size,
+                    "work": work(size, keys),
+                }
                 previous = last.get((name, size_variant)) or last.get((name, ()))
                 projected = previous[1] * row["work"] / previous[0] if previous else None
                 over_budget = (projected or 0.0) > settings.budget
@@ -125,8 +136,10 @@ def check_answers(ladder: config.Config, rows: list[dict], answers: dict, size: 
     agree = config.resolve(ladder.agreement, ladder.root) if ladder.agreement else exact_agreement
     for row in rows:
         if row["approach"] in answers:
-            row["agreement"] = {**agree(answers[row["approach"]], answers[reference], size),
-                                "reference": reference}  # fmt: skip
+            row["agreement"] = {
+                **agree(answers[row["approach"]], answers[reference], size),
+                "reference": reference,
+            }
             if row["agreement"]["different"]:
                 log(f"   {row['approach']} DISAGREES with {reference}: {row['agreement']}")
 
@@ -155,10 +168,16 @@ def main(argv: list[str] | None = None) -> int:
         help="one size per ';', e.g. n=1000;n=10000 (default: scaling-sizes in the configuration)",
     )
     parser.add_argument("--approaches", help="comma-separated (default: every rung and peer)")
-    parser.add_argument("--budget", type=cli.positive_number, help="seconds per call beyond "
-                        "which an approach is skipped (default 10, quick 1)")  # fmt: skip
-    parser.add_argument("--min-time", type=cli.positive_number, help="seconds of calls per cell "
-                        "(default 2, quick 0.3)")  # fmt: skip
+    parser.add_argument(
+        "--budget",
+        type=cli.positive_number,
+        help="seconds per call beyond which an approach is skipped (default 10, quick 1)",
+    )
+    parser.add_argument(
+        "--min-time",
+        type=cli.positive_number,
+        help="seconds of calls per cell (default 2, quick 0.3)",
+    )
     parser.add_argument("--out", type=Path, default=Path("profiles"))
     config.add_options(parser)
     args = parser.parse_args(argv)

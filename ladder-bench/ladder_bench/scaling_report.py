@@ -20,8 +20,9 @@ def split(size: dict, work_keys: list[str] | None) -> tuple[dict, tuple]:
 def label(size: dict, work_keys: list[str] | None = None) -> str:
     """The work keys' numbers joined by " x ", then any other key as ``key=value``."""
     plain, flags = split(size, work_keys)
-    return ", ".join([" x ".join(f"{v:,}" for v in plain.values()),
-                      *(f"{k}={v}" for k, v in flags)])  # fmt: skip
+    return ", ".join(
+        [" x ".join(f"{v:,}" for v in plain.values()), *(f"{k}={v}" for k, v in flags)]
+    )
 
 
 def is_plain(size: dict, work_keys: list[str] | None) -> bool:
@@ -70,8 +71,10 @@ def write(out: Path, result: dict) -> dict:
 def _table(result: dict, cell) -> list[str]:
     sizes, keys = result["sizes"], result.get("work_keys")
     by_key = {(r["approach"], label(r["size"], keys)): r for r in result["rows"]}
-    lines = ["| approach | " + " | ".join(label(s, keys) for s in sizes) + " |",
-             "|---|" + "---:|" * len(sizes)]  # fmt: skip
+    lines = [
+        "| approach | " + " | ".join(label(s, keys) for s in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
     for name in dict.fromkeys(r["approach"] for r in result["rows"]):
         cells = [cell(by_key.get((name, label(size, keys)))) for size in sizes]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -84,8 +87,11 @@ def variant_ratios(result: dict) -> list[str]:
     keys = result.get("work_keys")
     if keys is None:
         return []
-    measured = {(r["approach"], label(r["size"], keys)): r for r in result["rows"]
-                if r["status"] == "measured"}  # fmt: skip
+    measured = {
+        (r["approach"], label(r["size"], keys)): r
+        for r in result["rows"]
+        if r["status"] == "measured"
+    }
     lines = []
     for size in result["sizes"]:
         if is_plain(size, keys):
@@ -96,23 +102,35 @@ def variant_ratios(result: dict) -> list[str]:
             on_plain = measured.get((name, label(plain, keys)))
             if on_variant and on_plain:
                 ratio = on_variant["median_s"] / on_plain["median_s"]
-                lines.append(f"| {name} | {label(size, keys)} | {ratio:,.2f}x | "
-                             f"{duration(on_variant['median_s'])} | "
-                             f"{duration(on_plain['median_s'])} |")  # fmt: skip
+                lines.append(
+                    f"| {name} | {label(size, keys)} | {ratio:,.2f}x | "
+                    f"{duration(on_variant['median_s'])} | "
+                    f"{duration(on_plain['median_s'])} |"
+                )
     if not lines:
         return []
-    return ["Variants: time on the variant over time on the plain size of the same work:", "",
-            "| approach | variant | ratio | variant's time | plain size's time |",
-            "|---|---|---:|---:|---:|", *lines, ""]  # fmt: skip
+    return [
+        "Variants: time on the variant over time on the plain size of the same work:",
+        "",
+        "| approach | variant | ratio | variant's time | plain size's time |",
+        "|---|---|---:|---:|---:|",
+        *lines,
+        "",
+    ]
 
 
 def extra_numbers(result: dict) -> list[str]:
     """What the approaches' ``extra`` hooks reported, one line per measured cell."""
     keys = result.get("work_keys")
-    lines = [f"- {r['approach']} at {label(r['size'], keys)}: "
-             + ", ".join(f"{name} {value:,.1f}" if isinstance(value, float) else f"{name} {value}"
-                         for name, value in r["extra"].items())
-             for r in result["rows"] if r.get("extra")]  # fmt: skip
+    lines = [
+        f"- {r['approach']} at {label(r['size'], keys)}: "
+        + ", ".join(
+            f"{name} {value:,.1f}" if isinstance(value, float) else f"{name} {value}"
+            for name, value in r["extra"].items()
+        )
+        for r in result["rows"]
+        if r.get("extra")
+    ]
     return ["Reported by the approaches' own hooks:", "", *lines, ""] if lines else []
 
 
@@ -140,8 +158,11 @@ def highlights(result: dict) -> list[str]:
     smallest = [r for r in measured if r["size"] == result["sizes"][0]]
     base = next((r for r in smallest if r["approach"] == result["baseline"]), None)
     if base:
-        ratios = ", ".join(f"{r['approach']} {base['median_s'] / r['median_s']:,.0f}x"
-                           for r in smallest if r is not base)  # fmt: skip
+        ratios = ", ".join(
+            f"{r['approach']} {base['median_s'] / r['median_s']:,.0f}x"
+            for r in smallest
+            if r is not base
+        )
         lines.append(
             f"- {label(result['sizes'][0], keys)}, speedup over {base['approach']}: {ratios}."
         )
@@ -168,30 +189,32 @@ def to_markdown(result: dict) -> str:
     different = sum(a["different"] for a in agreements)
     ties = sum(a["ties"] for a in agreements)
     env = result["environment"]
-    return "\n".join([
-        "# Scaling sweep",
-        "",
-        f"Commit `{env['git_commit']}`, {env['date']}. Median time per call, ± the "
-        "interquartile range as a share of the median; skipped: the time projected from the "
-        f"previous size exceeded the {settings['budget_s']} s budget. Each cell is a fresh "
-        f"process (at least {settings['min_time_s']} s or 3 calls).",
-        "",
-        *_table(result, _time_cell),
-        "",
-        "Peak memory above the inputs during the calls (MiB):",
-        "",
-        *_table(result, _memory_cell),
-        "",
-        "Measured in this run:",
-        "",
-        *(highlights(result) or ["- (not enough sizes measured to tell)"]),
-        "",
-        *variant_ratios(result),
-        *extra_numbers(result),
-        f"Answers compared with the reference's at each size: {different} different, "
-        f"{ties} accepted as ties by the agreement hook.",
-        "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "# Scaling sweep",
+            "",
+            f"Commit `{env['git_commit']}`, {env['date']}. Median time per call, ± the "
+            "interquartile range as a share of the median; skipped: the time projected from the "
+            f"previous size exceeded the {settings['budget_s']} s budget. Each cell is a fresh "
+            f"process (at least {settings['min_time_s']} s or 3 calls).",
+            "",
+            *_table(result, _time_cell),
+            "",
+            "Peak memory above the inputs during the calls (MiB):",
+            "",
+            *_table(result, _memory_cell),
+            "",
+            "Measured in this run:",
+            "",
+            *(highlights(result) or ["- (not enough sizes measured to tell)"]),
+            "",
+            *variant_ratios(result),
+            *extra_numbers(result),
+            f"Answers compared with the reference's at each size: {different} different, "
+            f"{ties} accepted as ties by the agreement hook.",
+            "",
+        ]
+    )
 
 
 def plot(result: dict, path: Path) -> bool:
@@ -212,15 +235,25 @@ def plot(result: dict, path: Path) -> bool:
         plain = [r for r in rows if is_plain(r["size"], keys)]
         if plain:
             peer = plain[0]["kind"] == "peer"
-            (line,) = axes.plot([r["work"] for r in plain], [r["median_s"] for r in plain],
-                                "--" if peer else "-", marker="o", label=name,
-                                linewidth=2.5 if peer else 1.5)  # fmt: skip
+            (line,) = axes.plot(
+                [r["work"] for r in plain],
+                [r["median_s"] for r in plain],
+                "--" if peer else "-",
+                marker="o",
+                label=name,
+                linewidth=2.5 if peer else 1.5,
+            )
         # Variants share their plain size's work: hollow markers, off the line.
         variants = [r for r in rows if r not in plain]
         if variants:
-            axes.plot([r["work"] for r in variants], [r["median_s"] for r in variants], "s",
-                      markerfacecolor="none", color=line.get_color() if plain else None,
-                      label=None if plain else name)  # fmt: skip
+            axes.plot(
+                [r["work"] for r in variants],
+                [r["median_s"] for r in variants],
+                "s",
+                markerfacecolor="none",
+                color=line.get_color() if plain else None,
+                label=None if plain else name,
+            )
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("work: the product of the size's work keys")

@@ -127,8 +127,9 @@ def load_baseline(path: Path) -> dict:
         _check_rows(path, data["rungs"], "rungs", lambda row: row.get("median_ms"))
         return data
     if isinstance(data, dict) and "benchmarks" in data:
-        _check_rows(path, data["benchmarks"], "benchmarks",
-                    lambda row: row.get("stats", {}).get("median"))  # fmt: skip
+        _check_rows(
+            path, data["benchmarks"], "benchmarks", lambda row: row.get("stats", {}).get("median")
+        )
         try:
             order = [_rung(benchmark) for benchmark in data["benchmarks"]]
             return from_benchmark_json(data, order, None, _pytest_benchmark_environment(data), {})
@@ -154,8 +155,9 @@ def _check_rows(path: Path, rows, key: str, median) -> None:
 def _pytest_benchmark_environment(raw: dict) -> dict:
     """What pytest-benchmark records of the environment, under timings.json's names."""
     machine, commit = raw.get("machine_info", {}), raw.get("commit_info", {})
-    python = " ".join(filter(None, (machine.get("python_implementation"),
-                                     machine.get("python_version"))))  # fmt: skip
+    python = " ".join(
+        filter(None, (machine.get("python_implementation"), machine.get("python_version")))
+    )
     commit_id = commit.get("id") and commit["id"] + ("-dirty" if commit.get("dirty") else "")
     return {
         "cpu": machine.get("cpu", {}).get("brand_raw"),

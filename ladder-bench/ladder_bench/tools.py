@@ -66,10 +66,20 @@ def _cargo_programs(workspace: Path, crate: str, version: str, names: tuple[str,
         root.mkdir(exist_ok=True)
         (root / ".gitignore").write_text("# cargo install --root here (ladder_bench/tools.py)\n*\n")
         completed = subprocess.run(
-            [cargo, "install", "--quiet", "--locked", "--version", version,
-             "--root", str(root), crate],
-            stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                cargo,
+                "install",
+                "--quiet",
+                "--locked",
+                "--version",
+                version,
+                "--root",
+                str(root),
+                crate,
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         if completed.returncode != 0:
             reason = completed.stderr.strip().splitlines()[-1:] or ["no message"]
             raise Missing(f"cargo install {crate}@{version} failed: {reason[0]}")

@@ -26,9 +26,12 @@ def test_shell_scripts_are_lf_and_stay_lf_on_windows():
     scripts = tracked(".ci/*", "*.sh")
     assert ".ci/run" in scripts
     attributes = subprocess.run(
-        ["git", "check-attr", "eol", "--", *scripts], cwd=REPO, capture_output=True,
-        text=True, check=True,
-    ).stdout  # fmt: skip
+        ["git", "check-attr", "eol", "--", *scripts],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     for script in scripts:
         assert b"\r" not in (REPO / script).read_bytes(), f"{script} has CR line ends"
         assert f"{script}: eol: lf" in attributes, f"{script} is not marked eol=lf"
@@ -37,9 +40,12 @@ def test_shell_scripts_are_lf_and_stay_lf_on_windows():
 def test_scripts_are_executable_in_the_index():
     """The workflow calls them as `.ci/x`: without the bit a Linux runner cannot."""
     staged = subprocess.run(
-        ["git", "ls-files", "-s", "--", ".ci/*"], cwd=REPO, capture_output=True, text=True,
+        ["git", "ls-files", "-s", "--", ".ci/*"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
         check=True,
-    ).stdout  # fmt: skip
+    ).stdout
     for line in staged.splitlines():
         mode, _, _, path = line.split(maxsplit=3)
         if (REPO / path).read_bytes().startswith(b"#!"):
@@ -60,8 +66,10 @@ def version_repo(tmp_path):
     def run(*args, env_ref=""):
         return subprocess.run(
             [sys.executable, str(tmp_path / ".ci/release-version"), *args],
-            capture_output=True, text=True, env={**os.environ, "GITHUB_REF": env_ref},
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            env={**os.environ, "GITHUB_REF": env_ref},
+        )
 
     return tmp_path, run
 
@@ -112,8 +120,9 @@ def test_all_green_passes_only_when_every_job_succeeded(results, green):
     needs = {f"job{k}": {"result": result} for k, result in enumerate(results)}
     gate = subprocess.run(
         [sys.executable, str(REPO / ".ci/all-green")],
-        env={**os.environ, "NEEDS_JSON": json.dumps(needs)}, capture_output=True,
-    )  # fmt: skip
+        env={**os.environ, "NEEDS_JSON": json.dumps(needs)},
+        capture_output=True,
+    )
     assert (gate.returncode == 0) == green
 
 
@@ -155,9 +164,12 @@ def test_tox_lint_uses_the_pins():
 def test_pinned_prints_the_pinned_version(tmp_path):
     output = tmp_path / "output"
     result = subprocess.run(
-        [str(REPO / ".ci/pinned"), "maturin"], capture_output=True, text=True,
-        env={**os.environ, "GITHUB_OUTPUT": str(output)}, check=True,
-    )  # fmt: skip
+        [str(REPO / ".ci/pinned"), "maturin"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GITHUB_OUTPUT": str(output)},
+        check=True,
+    )
     assert result.stdout.strip() == pinned()["maturin"]
     assert output.read_text() == f"maturin={pinned()['maturin']}\n"
     assert subprocess.run([str(REPO / ".ci/pinned"), "no-such-tool"]).returncode != 0

@@ -59,9 +59,12 @@ class Project:
         started = time.perf_counter()
         completed = subprocess.run(
             [str(self.ladder_bench), *map(str, args)],
-            capture_output=True, text=True, env=self.env, cwd=cwd or self.workspace,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=cwd or self.workspace,
             timeout=timeout,
-        )  # fmt: skip
+        )
         return completed, time.perf_counter() - started
 
 
@@ -194,9 +197,21 @@ def test_the_rayon_rungs_profile_is_mostly_its_worker_function(bench):
 def compared(project, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     out = tmp_path_factory.mktemp("compare")
     completed, seconds = project.run(
-        "compare", "HEAD~1", "HEAD", "--workspace", project.workspace, "--out", out,
-        "--quick", "--rungs", "v3,v4", "--rounds", "5", "--seconds", "0.2",
-    )  # fmt: skip
+        "compare",
+        "HEAD~1",
+        "HEAD",
+        "--workspace",
+        project.workspace,
+        "--out",
+        out,
+        "--quick",
+        "--rungs",
+        "v3,v4",
+        "--rounds",
+        "5",
+        "--seconds",
+        "0.2",
+    )
     print(f"\nladder-bench compare: {seconds:.0f}s")
     assert "Traceback" not in output(completed), output(completed)[-6000:]
     return completed, out
@@ -364,9 +379,14 @@ def test_a_mistake_fails_fast_in_one_line(project, tmp_path, mistake):
     copy = mistake_copy(project, tmp_path)
     make(copy)
     completed, seconds = project.run(
-        "--quick", "--workspace", copy, "--out", tmp_path / "profiles", cwd=copy,
+        "--quick",
+        "--workspace",
+        copy,
+        "--out",
+        tmp_path / "profiles",
+        cwd=copy,
         timeout=5 * MISTAKE_SECONDS,
-    )  # fmt: skip
+    )
     text = output(completed)
     assert completed.returncode != 0, text[-3000:]
     assert "Traceback" not in text, text[-3000:]

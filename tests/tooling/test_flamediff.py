@@ -114,9 +114,14 @@ def test_only_the_significant_frames_are_coloured_and_every_box_tells_its_change
     base, head = recordings(TREE, rng), recordings(slower, rng)
     svg = tmp_path / "rung.svg"
     summary = flamediff.diff_flamegraph(
-        flamegraph, base, head, {"base": rounds(TREE, rng), "head": rounds(slower, rng)},
-        MEASURED, svg, "rung: head vs base",
-    )  # fmt: skip
+        flamegraph,
+        base,
+        head,
+        {"base": rounds(TREE, rng), "head": rounds(slower, rng)},
+        MEASURED,
+        svg,
+        "rung: head vs base",
+    )
     drawn = svg.read_text()
     box = re.compile(r'<g><title>(?P<title>[^<]*)</title><rect [^>]*fill="(?P<fill>[^"]*)"')
     boxes = {

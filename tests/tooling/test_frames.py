@@ -20,43 +20,69 @@ def rustfilt():
     ("frame", "expected"),
     [
         # legacy symbols as py-spy splits them on "::", escapes and hash left in
-        ("poly_match_rs::geometry::find_close_polygons::h0123456789abcdef (geometry.rs:12)",
-         "poly_match_rs::geometry::find_close_polygons (geometry.rs:12)"),
-        ("alloc::raw_vec::RawVecInner$LT$A$GT$::finish_grow::h3888abcd01234567 (mod.rs:562)",
-         "alloc::raw_vec::RawVecInner<A>::finish_grow (mod.rs:562)"),
-        ("_$LT$alloc..vec..Vec$LT$T$GT$$u20$as$u20$core..ops..drop..Drop$GT$::drop"
-         "::h36a6786b15a12559 (mod.rs:4224)",
-         "<alloc::vec::Vec<T> as core::ops::drop::Drop>::drop (mod.rs:4224)"),
-        ("poly_match_rs::grid::Grid::new::_$u7b$$u7b$closure$u7d$$u7d$::hfedcba9876543210 "
-         "(grid.rs)",
-         "poly_match_rs::grid::Grid::new::{{closure}} (grid.rs)"),
+        (
+            "poly_match_rs::geometry::find_close_polygons::h0123456789abcdef (geometry.rs:12)",
+            "poly_match_rs::geometry::find_close_polygons (geometry.rs:12)",
+        ),
+        (
+            "alloc::raw_vec::RawVecInner$LT$A$GT$::finish_grow::h3888abcd01234567 (mod.rs:562)",
+            "alloc::raw_vec::RawVecInner<A>::finish_grow (mod.rs:562)",
+        ),
+        (
+            "_$LT$alloc..vec..Vec$LT$T$GT$$u20$as$u20$core..ops..drop..Drop$GT$::drop"
+            "::h36a6786b15a12559 (mod.rs:4224)",
+            "<alloc::vec::Vec<T> as core::ops::drop::Drop>::drop (mod.rs:4224)",
+        ),
+        (
+            "poly_match_rs::grid::Grid::new::_$u7b$$u7b$closure$u7d$$u7d$::hfedcba9876543210 "
+            "(grid.rs)",
+            "poly_match_rs::grid::Grid::new::{{closure}} (grid.rs)",
+        ),
         # "[T; 3]" would split the frame in two: the folded format's separator is ";"
-        ("_$LT$$u5b$T$u3b$$u20$3$u5d$$u20$as$u20$core..fmt..Debug$GT$::fmt::h0123456789abcdef "
-         "(mod.rs:9)",
-         "<[T, 3] as core::fmt::Debug>::fmt (mod.rs:9)"),
+        (
+            "_$LT$$u5b$T$u3b$$u20$3$u5d$$u20$as$u20$core..fmt..Debug$GT$::fmt::h0123456789abcdef "
+            "(mod.rs:9)",
+            "<[T, 3] as core::fmt::Debug>::fmt (mod.rs:9)",
+        ),
         # v0 symbols, left whole; legacy ones left whole (where perf did not demangle)
-        ("_ZN13poly_match_rs8matching4Grid13best_match_by17h0123456789abcdefE",
-         "poly_match_rs::matching::Grid::best_match_by"),
+        (
+            "_ZN13poly_match_rs8matching4Grid13best_match_by17h0123456789abcdefE",
+            "poly_match_rs::matching::Grid::best_match_by",
+        ),
         # a C++ symbol: rustfilt leaves it as it is
         ("_ZNSt6vectorIiSaIiEE9push_backERKi", "_ZNSt6vectorIiSaIiEE9push_backERKi"),
-        ("_RNvNtCs1234_7mycrate8geometry19find_close_polygons (geometry.rs:3)",
-         "mycrate::geometry::find_close_polygons (geometry.rs:3)"),
-        ("_RNvXCs1234_7mycrateNtCs1234_7mycrate4GridNtNtCs5678_4core5clone5Clone5clone (grid.rs:7)",
-         "<mycrate::Grid as core::clone::Clone>::clone (grid.rs:7)"),
+        (
+            "_RNvNtCs1234_7mycrate8geometry19find_close_polygons (geometry.rs:3)",
+            "mycrate::geometry::find_close_polygons (geometry.rs:3)",
+        ),
+        (
+            "_RNvXCs1234_7mycrateNtCs1234_7mycrate4GridNtNtCs5678_4core5clone5Clone5clone"
+            " (grid.rs:7)",
+            "<mycrate::Grid as core::clone::Clone>::clone (grid.rs:7)",
+        ),
         # unresolved addresses: the library, or nothing known
         ("0x7f25dc04524a (libc.so.6)", "[libc.so.6]"),
         ("0x55efacd7c5b0 (?)", "[unknown]"),
         # Python frames keep their names; absolute paths lose the machine's part
-        ("Rung.resolve_call (ladder_bench/config.py:55)",
-         "Rung.resolve_call (ladder_bench/config.py:55)"),
-        ("_wrapreduction (/work/repo/.tox/bench/lib/python3.11/site-packages/numpy/_core/"
-         "fromnumeric.py:86)", "_wrapreduction (numpy/_core/fromnumeric.py:86)"),
-        ("match_each_point (/work/repo/python_pkg/poly_match/v1.py:84)",
-         "match_each_point (python_pkg/poly_match/v1.py:84)"),
-        ("_find_and_load (<frozen importlib._bootstrap>:1176)",
-         "_find_and_load (<frozen importlib._bootstrap>:1176)"),
+        (
+            "Rung.resolve_call (ladder_bench/config.py:55)",
+            "Rung.resolve_call (ladder_bench/config.py:55)",
+        ),
+        (
+            "_wrapreduction (/work/repo/.tox/bench/lib/python3.11/site-packages/numpy/_core/"
+            "fromnumeric.py:86)",
+            "_wrapreduction (numpy/_core/fromnumeric.py:86)",
+        ),
+        (
+            "match_each_point (/work/repo/python_pkg/poly_match/v1.py:84)",
+            "match_each_point (python_pkg/poly_match/v1.py:84)",
+        ),
+        (
+            "_find_and_load (<frozen importlib._bootstrap>:1176)",
+            "_find_and_load (<frozen importlib._bootstrap>:1176)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_form_of_frame_is_cleaned(rustfilt, frame, expected):
     assert frames.clean(f"main (poly_match/v1.py:1);{frame} 3\n", rustfilt, REPO) == (
         f"main (poly_match/v1.py:1);{expected} 3\n"

@@ -39,10 +39,12 @@ def test_a_pyproject_without_the_table_is_a_clear_error(tmp_path):
     ("entry", "message"),
     [
         ('{ name = "a", call = "m:f" }', r"rung 'a': no 'workload' key; add workload = "),
-        ('{ name = "a", call = "m:f", workload = "m:w", wokrload = "x" }',
-         r"rung 'a': unknown key 'wokrload' \(did you mean 'workload'\?\); rename or remove it"),
+        (
+            '{ name = "a", call = "m:f", workload = "m:w", wokrload = "x" }',
+            r"rung 'a': unknown key 'wokrload' \(did you mean 'workload'\?\); rename or remove it",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_wrong_rung_entry_is_named(tmp_path, entry, message):
     (tmp_path / "pyproject.toml").write_text(f"[tool.ladder-bench]\nrungs = [{entry}]\n")
     with pytest.raises(config.ConfigError, match=message):
@@ -50,8 +52,12 @@ def test_a_wrong_rung_entry_is_named(tmp_path, entry, message):
 
 
 def test_the_child_mode_calls_each_rung_and_reports_its_times():
-    request = {"config": str(LADDER.path), "rungs": ["v5_find_all_in_rust", "match_points"],
-               "calls": 3, "size": {"n_polygons": 50, "n_points": 5}}  # fmt: skip
+    request = {
+        "config": str(LADDER.path),
+        "rungs": ["v5_find_all_in_rust", "match_points"],
+        "calls": 3,
+        "size": {"n_polygons": 50, "n_points": 5},
+    }
     reply = harness.run_child(sys.executable, request)
     for name in request["rungs"]:
         assert reply[name]["status"] == "ok"
@@ -69,18 +75,33 @@ def test_the_benchmark_environment_is_one_blas_thread():
 @pytest.mark.parametrize("rung", ["v5_find_all_in_rust", "match_points"])
 def test_the_measure_command_times_any_declared_rung(rung):
     completed = subprocess.run(
-        [sys.executable, "-m", "ladder_bench.measure", rung, "--iterations", "3",
-         "--config", str(ROOT / "pyproject.toml")],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ladder_bench.measure",
+            rung,
+            "--iterations",
+            "3",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert f"Measuring `{rung}`" in completed.stdout
     assert "per call" in completed.stdout
 
 
 def test_a_ready_child_says_so_before_its_calls_and_still_replies():
     """The profiler attaches on READY: it must come after the set-up, before the calls."""
-    request = {"config": str(LADDER.path), "rungs": ["match_points"], "calls": 2,
-               "ready": True, "size": {"n_polygons": 50, "n_points": 5}}  # fmt: skip
+    request = {
+        "config": str(LADDER.path),
+        "rungs": ["match_points"],
+        "calls": 2,
+        "ready": True,
+        "size": {"n_polygons": 50, "n_points": 5},
+    }
     completed = subprocess.run(
         harness.child_command(sys.executable, request), capture_output=True, text=True, check=True
     )

@@ -25,10 +25,11 @@ def suite(tmp_path):
     """The second ladder's benchmarks, its "vectorized" rung pointing at nothing (as an old
     commit's library lacks a newer rung)."""
     (tmp_path / "pyproject.toml").write_text(
-        (SECOND / "pyproject.toml").read_text().replace("path_length.py:vectorized",
-                                                        "path_length.py:no_such_function")
+        (SECOND / "pyproject.toml")
+        .read_text()
+        .replace("path_length.py:vectorized", "path_length.py:no_such_function")
         .replace("path_length.py", str(SECOND / "path_length.py"))
-    )  # fmt: skip
+    )
     return asv_suite.benchmarks(tmp_path / "pyproject.toml")
 
 

@@ -63,8 +63,7 @@ def site(tmp_path_factory):
     asv = (sys.executable, "-m", "asv")
     run(*asv, "machine", "--yes")
     for commit in run("git", "rev-list", "HEAD").split():
-        run(*asv, "run", "--environment", f"existing:{sys.executable}",
-            "--set-commit-hash", commit)  # fmt: skip
+        run(*asv, "run", "--environment", f"existing:{sys.executable}", "--set-commit-hash", commit)
     site = project / "site"
     run(*asv, "publish", "--html-dir", str(site))
     history.offline(site)

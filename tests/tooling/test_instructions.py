@@ -46,10 +46,20 @@ RUNGS = ["v5_find_all_in_rust", "v7_grid_parallel"]
 
 def compare(tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
     command = [
-        sys.executable, "-m", "ladder_bench.compare", "HEAD", "HEAD", "--quick",
-        "--rungs", ",".join(RUNGS), "--workspace", str(WORKSPACE), "--out", str(tmp_path),
+        sys.executable,
+        "-m",
+        "ladder_bench.compare",
+        "HEAD",
+        "HEAD",
+        "--quick",
+        "--rungs",
+        ",".join(RUNGS),
+        "--workspace",
+        str(WORKSPACE),
+        "--out",
+        str(tmp_path),
         *options,
-    ]  # fmt: skip
+    ]
     return subprocess.run(command, capture_output=True, text=True)
 
 

@@ -43,8 +43,12 @@ def test_the_installed_wheel_holds_the_library_alone():
 
 @pytest.mark.skipif(shutil.which("cargo") is None, reason="maturin sdist needs cargo")
 def test_the_sdist_holds_the_library_and_no_tooling(tmp_path):
-    subprocess.run([sys.executable, "-m", "maturin", "sdist", "--out", str(tmp_path)],
-                   cwd=ROOT, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "maturin", "sdist", "--out", str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     (sdist,) = tmp_path.glob("*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = archive.getnames()
@@ -80,8 +84,9 @@ def test_the_one_pip_command_installs_a_working_ladder_bench(fresh_venv):
     # The installed copy, not this checkout's: the URL was all pip was given.
     located = fresh_install.run(
         [fresh_venv / "bin" / "python", "-c", "import ladder_bench; print(ladder_bench.__file__)"],
-        env=fresh_install.user_environ(), cwd=fresh_venv,
-    )  # fmt: skip
+        env=fresh_install.user_environ(),
+        cwd=fresh_venv,
+    )
     assert Path(located.stdout.strip()).is_relative_to(fresh_venv), located.stdout
     # Its extras came along: the programs the commands run sit beside it.
     for program in ("py-spy", "asv"):

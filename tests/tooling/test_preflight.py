@@ -68,27 +68,42 @@ MISTAKES = {
     "a typo in call": (
         replace("path_length.py:vectorized", "path_length.py:vectorised"),
         "",
-        ["rung 'vectorized'", "call = 'path_length.py:vectorised'",
-         "no attribute 'vectorised' (did you mean 'vectorized'?)", "fix the `call` key"],
+        [
+            "rung 'vectorized'",
+            "call = 'path_length.py:vectorised'",
+            "no attribute 'vectorised' (did you mean 'vectorized'?)",
+            "fix the `call` key",
+        ],
     ),
     "a workload factory that raises": (
         replace(LAST_RUNG, 'workload = "path_length.py:broken_path" },\n]'),
         RAISING_FACTORY,
-        ["rung 'vectorized'", "workload = 'path_length.py:broken_path'",
-         "ValueError: cannot draw 2000 vertices", "quick size (n_vertices=2000)",
-         "fix the factory"],
+        [
+            "rung 'vectorized'",
+            "workload = 'path_length.py:broken_path'",
+            "ValueError: cannot draw 2000 vertices",
+            "quick size (n_vertices=2000)",
+            "fix the factory",
+        ],
     ),
     "a rung whose answer differs": (
         replace("path_length.py:vectorized", "path_length.py:too_long"),
         WRONG_ANSWER,
-        ["rung 'vectorized' answers differently from 'loop'", "n_vertices=2000",
-         "fix the rung", "--allow-disagreement"],
+        [
+            "rung 'vectorized' answers differently from 'loop'",
+            "n_vertices=2000",
+            "fix the rung",
+            "--allow-disagreement",
+        ],
     ),
     "a baseline that is no rung": (
         replace('baseline = "loop"', 'baseline = "v0"'),
         "",
-        ["baseline = 'v0' is not a declared rung", "the rungs: loop, vectorized",
-         "set baseline to one of them"],
+        [
+            "baseline = 'v0' is not a declared rung",
+            "the rungs: loop, vectorized",
+            "set baseline to one of them",
+        ],
     ),
     "no baseline": (
         replace('baseline = "loop"\n', ""),
@@ -98,27 +113,33 @@ MISTAKES = {
     "an unknown key at the top level": (
         replace("quick-size =", "quick_size ="),
         "",
-        ["[tool.ladder-bench]: unknown key 'quick_size' (did you mean 'quick-size'?)",
-         "rename or remove it"],
+        [
+            "[tool.ladder-bench]: unknown key 'quick_size' (did you mean 'quick-size'?)",
+            "rename or remove it",
+        ],
     ),
     "an unknown key in a rung": (
         replace(LAST_RUNG, 'workload = "path_length.py:make_path", descripton = "x" },\n]'),
         "",
-        ["rung 'vectorized': unknown key 'descripton' (did you mean 'description'?)",
-         "rename or remove it"],
+        [
+            "rung 'vectorized': unknown key 'descripton' (did you mean 'description'?)",
+            "rename or remove it",
+        ],
     ),
     "an unknown key in a nested table": (
         lambda text: text + "\n[tool.ladder-bench.instruction-gate]\nthreshold = 2.0\n",
         "",
-        ["[tool.ladder-bench.instruction-gate]: unknown key 'threshold' "
-         "(did you mean 'threshold-percent'?)"],
+        [
+            "[tool.ladder-bench.instruction-gate]: unknown key 'threshold' "
+            "(did you mean 'threshold-percent'?)"
+        ],
     ),
     "a size that is not a table of integers": (
         replace("quick-size = { n_vertices = 2000 }", 'quick-size = { n_vertices = "2k" }'),
         "",
         ["quick-size", "a size is a table of integers", "fix it in"],
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("mistake", MISTAKES)
@@ -194,8 +215,11 @@ def test_allow_disagreement_times_the_rung_and_marks_it(allowed):
     rows = {row["rung"]: row for row in result["rungs"]}
     assert rows["vectorized"]["disagrees"] is True
     assert rows["vectorized"]["agreement"] == {
-        "reference": "loop", "same": 0, "ties": 0, "different": 1,
-    }  # fmt: skip
+        "reference": "loop",
+        "same": 0,
+        "ties": 0,
+        "different": 1,
+    }
     assert "disagrees" not in rows["loop"]  # the reference is not compared with itself
     table = (out / "timings.md").read_text()
     row = next(line for line in table.splitlines() if line.startswith("| vectorized |"))
@@ -293,11 +317,17 @@ def checkout(tmp_path):
 
 def facts(installed: Path, url: str | None, editable: bool = False) -> dict:
     return {
-        "python": "CPython 3.11", "executable": "/venv/bin/python", "numpy": None,
-        "distribution": "pkg", "installed": True, "version": "1.0", "built_by": "maturin",
-        "editable": editable, "installed_from": url,
+        "python": "CPython 3.11",
+        "executable": "/venv/bin/python",
+        "numpy": None,
+        "distribution": "pkg",
+        "installed": True,
+        "version": "1.0",
+        "built_by": "maturin",
+        "editable": editable,
+        "installed_from": url,
         "packages": {"pkg": str(installed / "__init__.py")},
-    }  # fmt: skip
+    }
 
 
 def test_a_wheel_built_in_the_checkout_with_its_files_matches(checkout):
@@ -355,12 +385,15 @@ def test_no_distribution_declared_says_so():
 
 
 def test_without_numpy_the_environment_says_so_and_the_table_leaves_it_out(tmp_path):
-    facts = {"python": "CPython 3.12.1", "executable": sys.executable, "numpy": None,
-             "distribution": None}  # fmt: skip
+    facts = {
+        "python": "CPython 3.12.1",
+        "executable": sys.executable,
+        "numpy": None,
+        "distribution": None,
+    }
     env = environment.describe(tmp_path, None, build=facts)
     assert env["numpy"] == "not installed"
-    result = {"environment": env, "baseline": "a", "size": {"n": 3}, "settings": {},
-              "rungs": []}  # fmt: skip
+    result = {"environment": env, "baseline": "a", "size": {"n": 3}, "settings": {}, "rungs": []}
     assert "numpy" not in timings.to_markdown(result).splitlines()[0]
 
 
@@ -402,8 +435,7 @@ def test_exact_agreement_on_arrays():
     assert preflight.exact_agreement(pairs, same)["different"] == 0
     other = [np.array([1.0, 2.0]), np.array([3.0, 4.5])]
     assert preflight.exact_agreement(pairs, other)["different"] > 0
-    assert preflight.exact_agreement(np.float64(2.5), 2.5) == {"same": 1, "ties": 0,
-                                                                "different": 0}  # fmt: skip
+    assert preflight.exact_agreement(np.float64(2.5), 2.5) == {"same": 1, "ties": 0, "different": 0}
 
 
 # The configuration's own checks, one key at a time.
@@ -412,25 +444,44 @@ def test_exact_agreement_on_arrays():
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ('baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w" }]\n'
-         'reference = "zz"', "reference = 'zz' is not a declared rung or peer"),
-        ('baseline = "a"\nrungs = [{ name = "a", call = "m.f", workload = "m:w" }]',
-         "rung 'a': call = 'm.f' is not 'module:attribute'"),
-        ('baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w" },'
-         '{ name = "a", call = "m:g", workload = "m:w" }]', "rung 'a' is declared twice"),
-        ('baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w", '
-         'sizes = [{ n = 1.5 }] }]', "rung 'a' sizes = {'n': 1.5}: a size is a table of integers"),
-        ('baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w" }]\n'
-         "quick-scaling-sizes = 0", "quick-scaling-sizes = 0: not a whole number of at least 1"),
-        ('baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w" }]\n'
-         "[tool.ladder-bench.instruction-gate.rungs]\nb = 2.0",
-         "[tool.ladder-bench.instruction-gate.rungs] 'b' is not a declared rung"),
-        ('baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w", '
-         'profiler = "perff" }]', "rung 'a' profiler = 'perff': not one of auto, py-spy, perf"),
+        (
+            'baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w" }]\n'
+            'reference = "zz"',
+            "reference = 'zz' is not a declared rung or peer",
+        ),
+        (
+            'baseline = "a"\nrungs = [{ name = "a", call = "m.f", workload = "m:w" }]',
+            "rung 'a': call = 'm.f' is not 'module:attribute'",
+        ),
+        (
+            'baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w" },'
+            '{ name = "a", call = "m:g", workload = "m:w" }]',
+            "rung 'a' is declared twice",
+        ),
+        (
+            'baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w", '
+            "sizes = [{ n = 1.5 }] }]",
+            "rung 'a' sizes = {'n': 1.5}: a size is a table of integers",
+        ),
+        (
+            'baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w" }]\n'
+            "quick-scaling-sizes = 0",
+            "quick-scaling-sizes = 0: not a whole number of at least 1",
+        ),
+        (
+            'baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w" }]\n'
+            "[tool.ladder-bench.instruction-gate.rungs]\nb = 2.0",
+            "[tool.ladder-bench.instruction-gate.rungs] 'b' is not a declared rung",
+        ),
+        (
+            'baseline = "a"\nrungs = [{ name = "a", call = "m:f", workload = "m:w", '
+            'profiler = "perff" }]',
+            "rung 'a' profiler = 'perff': not one of auto, py-spy, perf",
+        ),
         ("baseline = 3\nrungs = []", "baseline = 3: not a rung's name (a string)"),
         ('baseline = "a"', "declares no rungs"),
     ],
-)  # fmt: skip
+)
 def test_the_configuration_refuses_what_it_cannot_use(tmp_path, table, message):
     (tmp_path / "pyproject.toml").write_text(f"[tool.ladder-bench]\n{table}\n")
     with pytest.raises(config.ConfigError) as raised:

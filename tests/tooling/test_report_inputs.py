@@ -49,8 +49,12 @@ def fails_in_one_line(command: list[str], *expected: str) -> str:
 def test_a_criterion_file_as_baseline_is_refused_at_once(tmp_path):
     wrong = tmp_path / "estimates.json"
     wrong.write_text(json.dumps(CRITERION_ESTIMATES))
-    fails_in_one_line([*PIPELINE, "--compare", str(wrong)], "--compare", str(wrong),
-                      "neither a ladder-bench timings.json nor pytest-benchmark JSON")  # fmt: skip
+    fails_in_one_line(
+        [*PIPELINE, "--compare", str(wrong)],
+        "--compare",
+        str(wrong),
+        "neither a ladder-bench timings.json nor pytest-benchmark JSON",
+    )
 
 
 @pytest.mark.parametrize(
@@ -118,15 +122,25 @@ def pytest_benchmark_json(medians_s: dict[str, float]) -> dict:
     for rung, median in medians_s.items():
         stats = {key: median for key in ("min", "max", "mean", "median", "q1", "q3")}
         stats |= {"stddev": 0.0, "iqr": 0.0, "rounds": 5, "iterations": 1}
-        benchmarks.append({"name": f"test_x[{rung}]", "fullname": f"t.py::test_x[{rung}]",
-                           "param": rung, "extra_info": {}, "stats": stats})  # fmt: skip
+        benchmarks.append(
+            {
+                "name": f"test_x[{rung}]",
+                "fullname": f"t.py::test_x[{rung}]",
+                "param": rung,
+                "extra_info": {},
+                "stats": stats,
+            }
+        )
     return {
-        "machine_info": {"python_implementation": "CPython", "python_version": "3.11.7",
-                         "cpu": {"brand_raw": "Some CPU", "count": 2}},
+        "machine_info": {
+            "python_implementation": "CPython",
+            "python_version": "3.11.7",
+            "cpu": {"brand_raw": "Some CPU", "count": 2},
+        },
         "commit_info": {"id": "0123abc", "dirty": False},
         "datetime": "2026-11-25T00:00:00",
         "benchmarks": benchmarks,
-    }  # fmt: skip
+    }
 
 
 def test_pytest_benchmarks_own_json_is_a_baseline(tmp_path):
@@ -146,12 +160,22 @@ def test_ladder_timings_compares_against_pytest_benchmarks_json(tmp_path):
     old.write_text(json.dumps(pytest_benchmark_json({"v1": 0.1, "v3_riir_polygon": 0.002})))
     new.write_text(json.dumps(pytest_benchmark_json({"v1": 0.1, "v3_riir_polygon": 0.004})))
     completed = subprocess.run(
-        [sys.executable, "-m", "ladder_bench.timings", "compare", str(old), str(new),
-         "--fail-on-regression"], capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ladder_bench.timings",
+            "compare",
+            str(old),
+            str(new),
+            "--fail-on-regression",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert completed.returncode == 1, completed.stdout + completed.stderr
-    assert re.search(r"\| v3_riir_polygon \| 2\.00 ms \| 4\.00 ms \| \+100\.0% \| REGRESSION", (
-        completed.stdout))  # fmt: skip
+    assert re.search(
+        r"\| v3_riir_polygon \| 2\.00 ms \| 4\.00 ms \| \+100\.0% \| REGRESSION", (completed.stdout)
+    )
     assert "| v1 | 100 ms | 100 ms | +0.0% |" in completed.stdout
 
 
@@ -190,10 +214,15 @@ def test_sections_of_an_earlier_run_say_so_and_the_header_names_the_newest(tmp_p
     out.mkdir()
     (out / "a.md").write_text("old table\n")
     (out / "b.md").write_text("new table\n")
-    earlier = {"id": "earlier-run-id", "date": "2026-01-02T03:04:05+00:00",
-               "commit": "0123456789abcdef0123-dirty"}  # fmt: skip
-    report.publish(out, {"id": "old", "title": "Old", "order": 1, "run": earlier,
-                         "blocks": [{"markdown": "a.md"}]})  # fmt: skip
+    earlier = {
+        "id": "earlier-run-id",
+        "date": "2026-01-02T03:04:05+00:00",
+        "commit": "0123456789abcdef0123-dirty",
+    }
+    report.publish(
+        out,
+        {"id": "old", "title": "Old", "order": 1, "run": earlier, "blocks": [{"markdown": "a.md"}]},
+    )
     newest = report.begin_run(ROOT)
     page = report.publish(
         out, {"id": "new", "title": "New", "order": 2, "blocks": [{"markdown": "b.md"}]}

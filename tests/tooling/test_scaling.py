@@ -145,11 +145,22 @@ def test_rung_answers_become_indices():
 def test_the_sweep_writes_its_files_and_skips_what_exceeds_the_budget(tmp_path):
     approaches = ["v1", "v7_grid_parallel", "match_points", "scipy cKDTree"]
     command = [
-        sys.executable, "-m", "ladder_bench.scaling", "--sizes",
+        sys.executable,
+        "-m",
+        "ladder_bench.scaling",
+        "--sizes",
         "n_polygons=200,n_points=20;n_polygons=2000,n_points=200",
-        "--approaches", ",".join(approaches), "--budget", "0.05", "--min-time", "0.01",
-        "--out", str(tmp_path), "--workspace", str(ROOT),
-    ]  # fmt: skip
+        "--approaches",
+        ",".join(approaches),
+        "--budget",
+        "0.05",
+        "--min-time",
+        "0.01",
+        "--out",
+        str(tmp_path),
+        "--workspace",
+        str(ROOT),
+    ]
     completed = subprocess.run(command, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     result = json.loads((tmp_path / "scaling.json").read_text())

@@ -81,8 +81,9 @@ def test_projection_follows_each_variant_and_sizes_limit_an_approach(ladder, mon
     monkeypatch.setattr(scaling, "measure", fake_measure)
     settings = scaling.Settings(SIZES, budget=5.0, min_time=0.0)
     rows = scaling.sweep(ladder, ["steady", "slowed", "big only"], settings, log=lambda _: None)
-    status = {(r["approach"], scaling_report.label(r["size"], ["n", "m"])): r["status"]
-              for r in rows}  # fmt: skip
+    status = {
+        (r["approach"], scaling_report.label(r["size"], ["n", "m"])): r["status"] for r in rows
+    }
     assert status == {
         ("steady", "10 x 10"): "measured",
         ("steady", "10 x 10, flag=1"): "measured",
@@ -100,17 +101,32 @@ def test_projection_follows_each_variant_and_sizes_limit_an_approach(ladder, mon
 
 
 def test_the_harness_reports_an_extra_hooks_numbers(ladder):
-    request = {"config": str(ladder.path), "rungs": ["big only", "steady"], "calls": 2,
-               "size": {"n": 2, "m": 3}}  # fmt: skip
+    request = {
+        "config": str(ladder.path),
+        "rungs": ["big only", "steady"],
+        "calls": 2,
+        "size": {"n": 2, "m": 3},
+    }
     reply = harness.run_child(sys.executable, request)
     assert reply["big only"]["extra"] == {"seen": 6, "share": 0.5}
     assert "extra" not in reply["steady"]
 
 
 def row(approach, size, median_s, **more):
-    return {"approach": approach, "kind": "rung", "size": size, "work": 100,
-            "status": "measured", "median_s": median_s, "iqr_s": 0.0, "min_s": median_s,
-            "runs": 3, "peak_extra_mib": 1.0, "peak_rss_mib": 2.0, **more}  # fmt: skip
+    return {
+        "approach": approach,
+        "kind": "rung",
+        "size": size,
+        "work": 100,
+        "status": "measured",
+        "median_s": median_s,
+        "iqr_s": 0.0,
+        "min_s": median_s,
+        "runs": 3,
+        "peak_extra_mib": 1.0,
+        "peak_rss_mib": 2.0,
+        **more,
+    }
 
 
 def test_the_report_sets_each_variant_against_its_plain_size_and_lists_extras():
@@ -160,7 +176,9 @@ def test_the_dask_row_matches_the_oracle_and_reports_each_workers_peak():
     polygons, points = poly_match.VERSIONS["v1"].generate_example(300, 500)
     assert_matches_oracle(as_pairs(indices, polygons, points), polygons, points, 10.0)
     assert sorted(numbers) == [
-        "worker 0 peak MiB", "worker 0 peak above inputs MiB",
-        "worker 1 peak MiB", "worker 1 peak above inputs MiB",
-    ]  # fmt: skip
+        "worker 0 peak MiB",
+        "worker 0 peak above inputs MiB",
+        "worker 1 peak MiB",
+        "worker 1 peak above inputs MiB",
+    ]
     assert numbers["worker 0 peak MiB"] > numbers["worker 0 peak above inputs MiB"] >= 0

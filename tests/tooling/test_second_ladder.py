@@ -21,8 +21,16 @@ def second_profiles(tmp_path_factory):
     if sys.platform == "darwin":
         pytest.skip("py-spy can only sample other processes as root on macOS")
     out = tmp_path_factory.mktemp("second")
-    command = [sys.executable, "-m", "ladder_bench.pipeline", "--quick", "--workspace",
-               str(SECOND), "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "ladder_bench.pipeline",
+        "--quick",
+        "--workspace",
+        str(SECOND),
+        "--out",
+        str(out),
+    ]
     # The second ladder has no cargo target folder of its own: it finds this repository's
     # inferno and rustfilt on PATH rather than installing a second copy of each.
     tools.inferno(ROOT), tools.rustfilt(ROOT)
@@ -36,8 +44,11 @@ def second_profiles(tmp_path_factory):
 
 
 def test_its_table_has_both_rungs_and_a_speedup(second_profiles):
-    rows = [line for line in (second_profiles / "timings.md").read_text().splitlines()
-            if line.startswith("| ")]  # fmt: skip
+    rows = [
+        line
+        for line in (second_profiles / "timings.md").read_text().splitlines()
+        if line.startswith("| ")
+    ]
     assert rows[0].endswith("| speedup vs loop |")
     cells = [[cell.strip() for cell in row.strip("|").split("|")] for row in rows[1:]]
     assert [row[0] for row in cells] == ["loop", "vectorized"]
@@ -77,13 +88,21 @@ def test_its_index_page_links_its_own_files(second_profiles):
 
 def test_a_declared_rung_the_library_lacks_is_reported_missing_not_crashed(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
-        (SECOND / "pyproject.toml").read_text().replace("path_length.py:vectorized",
-                                                        "path_length.py:no_such_function")
+        (SECOND / "pyproject.toml")
+        .read_text()
+        .replace("path_length.py:vectorized", "path_length.py:no_such_function")
         .replace("path_length.py", str(SECOND / "path_length.py"))
-    )  # fmt: skip
+    )
     ladder = config.load(tmp_path / "pyproject.toml")
-    reply = harness.run_child(sys.executable, {"config": str(ladder.path), "rungs": ["loop",
-                              "vectorized"], "calls": 2, "size": {"n_vertices": 10}})  # fmt: skip
+    reply = harness.run_child(
+        sys.executable,
+        {
+            "config": str(ladder.path),
+            "rungs": ["loop", "vectorized"],
+            "calls": 2,
+            "size": {"n_vertices": 10},
+        },
+    )
     assert reply["loop"]["status"] == "ok"
     assert len(reply["loop"]["times"]) == 2
     assert reply["vectorized"]["status"] == "missing"
