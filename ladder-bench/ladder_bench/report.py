@@ -37,7 +37,14 @@ import html
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
 from . import environment
 
@@ -463,62 +470,59 @@ def scalable(svg: str) -> str:
     return svg[: tag.start()] + new_root + title + svg[tag.end() :]
 
 
+class _PageRenderer(RendererHTML):
+    """CommonMark's HTML with the page's own touches: a table sits in a box of its own
+    (which scrolls sideways where the page is narrower), its right-aligned (numeric)
+    cells take the ``number`` class, headings start at ``<h3>`` (the page has the
+    ``<h1>``, each section its ``<h2>``), and the word REGRESSION stands out."""
+
+    def table_open(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        return '<div class="table-box">' + self.renderToken(tokens, idx, options, env)
+
+    def table_close(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        return self.renderToken(tokens, idx, options, env) + "</div>"
+
+    def td_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        token = tokens[idx]
+        if token.attrGet("style") == "text-align:right":
+            token.attrs.pop("style")
+            token.attrSet("class", "number")
+        return self.renderToken(tokens, idx, options, env)
+
+    def heading_open(
+        self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+    ) -> str:
+        tokens[idx].tag = _section_heading(tokens[idx].tag)
+        return self.renderToken(tokens, idx, options, env)
+
+    heading_close = heading_open
+
+    def text(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        return escapeHtml(tokens[idx].content).replace("REGRESSION", _REGRESSION_HTML)
+
+
+_REGRESSION_HTML = '<span class="regression">REGRESSION</span>'
+# CommonMark with GitHub's tables; raw HTML in the markdown is shown as text, not obeyed.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}, renderer_cls=_PageRenderer).enable("table")
+
+
+def _section_heading(tag: str) -> str:
+    """``h1`` as ``h3``, ``h2`` as ``h4`` ...: a markdown file's headings sit inside a section."""
+    return f"h{min(int(tag[1:]) + 2, 6)}"
+
+
 def markdown_to_html(markdown: str) -> str:
-    """The little markdown this package writes: paragraphs, bullet lists and tables."""
-    blocks, lines = [], markdown.strip().splitlines()
-    i = 0
-    while i < len(lines):
-        if lines[i].startswith("|"):
-            table = []
-            while i < len(lines) and lines[i].startswith("|"):
-                table.append(lines[i])
-                i += 1
-            blocks.append(_table(table))
-        elif lines[i].startswith("# "):
-            blocks.append(f"<h3>{_inline(lines[i][2:])}</h3>")
-            i += 1
-        elif lines[i].startswith("- "):
-            items = []
-            while i < len(lines) and lines[i].startswith("- "):
-                items.append(f"<li>{_inline(lines[i][2:])}</li>")
-                i += 1
-            blocks.append("<ul>" + "".join(items) + "</ul>")
-        elif lines[i].strip():
-            blocks.append(f"<p>{_inline(lines[i])}</p>")
-            i += 1
-        else:
-            i += 1
-    return "\n".join(blocks)
-
-
-def _table(lines: list[str]) -> str:
-    """A table in a box of its own, which scrolls sideways where the page is narrower."""
-
-    def cells(line: str) -> list[str]:
-        return [cell.strip() for cell in line.strip().strip("|").split("|")]
-
-    header, alignments, body = cells(lines[0]), cells(lines[1]), [cells(line) for line in lines[2:]]
-    numeric = [a.endswith(":") for a in alignments]
-    head = "".join(f"<th>{_inline(h)}</th>" for h in header)
-    rows = []
-    for row in body:
-        tds = "".join(
-            f'<td class="number">{_inline(c)}</td>' if is_number else f"<td>{_inline(c)}</td>"
-            for c, is_number in zip(row, numeric, strict=False)
-        )
-        rows.append(f"<tr>{tds}</tr>")
-    return (
-        f'<div class="table-box"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
+    """A markdown file the tools wrote (CommonMark and tables), as the page shows it."""
+    return _MARKDOWN.render(markdown).strip()
 
 
 def _inline(text: str) -> str:
-    text = _e(text)
-    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-    text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
-    text = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', text)
-    return text.replace("REGRESSION", '<span class="regression">REGRESSION</span>')
+    """One line of markdown (code, emphasis, links) as HTML inside a paragraph or item."""
+    return _MARKDOWN.renderInline(text)
 
 
 def _e(value: object) -> str:

@@ -448,3 +448,28 @@ def test_svg_size_reads_the_root_elements_pixels(tmp_path, root, size):
 def test_a_chart_with_a_viewbox_and_a_title_is_left_as_it_is():
     chart = '<svg viewBox="0 0 10 10" width="10" height="10" aria-label="x"><title>x</title></svg>'
     assert report.scalable(chart) == chart
+
+
+# A markdown file as the page shows it: CommonMark with tables, plus the page's touches.
+MARKDOWN = """# Changes
+
+Measured on `v1` and **v2**; see [the table](#timings). Not <b>obeyed</b>.
+
+| rung | median | change |
+|---|---:|---|
+| a \\| b | 1.00 ms | +50.0% REGRESSION |
+"""
+
+
+def test_markdown_becomes_the_pages_html():
+    assert report.markdown_to_html(MARKDOWN) == (
+        "<h3>Changes</h3>\n"
+        "<p>Measured on <code>v1</code> and <strong>v2</strong>; see "
+        '<a href="#timings">the table</a>. Not &lt;b&gt;obeyed&lt;/b&gt;.</p>\n'
+        '<div class="table-box"><table>\n<thead>\n<tr>\n<th>rung</th>\n'
+        '<th style="text-align:right">median</th>\n<th>change</th>\n</tr>\n</thead>\n'
+        "<tbody>\n<tr>\n<td>a | b</td>\n"
+        '<td class="number">1.00 ms</td>\n'
+        '<td>+50.0% <span class="regression">REGRESSION</span></td>\n'
+        "</tr>\n</tbody>\n</table>\n</div>"
+    )
