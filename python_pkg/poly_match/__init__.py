@@ -18,6 +18,7 @@ repository's ``ladder-bench``, and declares these rungs in ``pyproject.toml``.
 
 import importlib
 from types import ModuleType
+from typing import Any
 
 RUNG_NAMES = (
     "v1",
@@ -42,7 +43,7 @@ def description(rung: ModuleType) -> str:
     return (rung.__doc__ or "").strip().splitlines()[0]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name == "VERSIONS":
         versions = {rung: importlib.import_module(f"{__name__}.{rung}") for rung in RUNG_NAMES}
         globals()["VERSIONS"] = versions

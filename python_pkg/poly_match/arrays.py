@@ -16,8 +16,16 @@ dask (``pip install poly-match[dask]``), imported only when it is called: import
 module never imports dask.
 """
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
 from . import _rs
-from .example import type_name
+from .checks import type_name
+
+if TYPE_CHECKING:
+    import dask.array
 
 __all__ = ["Index", "match_dask", "match_points"]
 
@@ -25,7 +33,7 @@ Index = _rs.Index
 match_points = _rs.match_points
 
 
-def match_dask(index, points):
+def match_dask(index: Index, points: "dask.array.Array") -> "dask.array.Array":
     """Each point's best polygon, for a dask array of points: lazy, block by block.
 
     ``points`` is a ``dask.array.Array`` of float64 and shape (N, 2), chunked in any
@@ -36,7 +44,6 @@ def match_dask(index, points):
     """
     import dask
     import dask.array as da
-    import numpy as np
 
     if not isinstance(index, Index):
         raise TypeError(f"index must be a poly_match.Index, got {type_name(index)}")
@@ -60,5 +67,5 @@ def match_dask(index, points):
     )
 
 
-def _match_block(block, index):
+def _match_block(block: NDArray[np.float64], index: Index) -> NDArray[np.int64]:
     return index.match(block)

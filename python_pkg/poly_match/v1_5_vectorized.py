@@ -1,9 +1,17 @@
 """numpy vectorization, a bit: each polygon's distances to all points in one call."""
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from . import example
-from .v1 import MAX_DIST, Polygon, generate_example, generate_one_polygon, select_best_polygon
+from . import checks
+from .v1 import (
+    MAX_DIST,
+    Matches,
+    Polygon,
+    generate_example,
+    generate_one_polygon,
+    select_best_polygon,
+)
 
 __all__ = [
     "MAX_DIST",
@@ -16,7 +24,9 @@ __all__ = [
 ]
 
 
-def find_close_polygons(point_idx, polygon_to_points_dist, max_dist):
+def find_close_polygons(
+    point_idx: int, polygon_to_points_dist: dict[int, NDArray[np.float64]], max_dist: float
+) -> list[int]:
     close_polygons = []
     for poly, points_dist in polygon_to_points_dist.items():
         if points_dist[point_idx] < max_dist:
@@ -25,14 +35,16 @@ def find_close_polygons(point_idx, polygon_to_points_dist, max_dist):
     return close_polygons
 
 
-def find_dist_to_points(polygon: Polygon, points: np.ndarray) -> np.ndarray:
+def find_dist_to_points(polygon: Polygon, points: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.hypot(*(polygon.center - points).T)
 
 
-def main(polygons, points, max_dist=MAX_DIST):
-    example.check_polygons(polygons)
-    max_dist = example.check_max_dist(max_dist)
-    points = example.as_points(points)
+def main(
+    polygons: list[Polygon], points: ArrayLike, max_dist: float = MAX_DIST
+) -> Matches[Polygon]:
+    checks.check_polygons(polygons)
+    max_dist = checks.check_max_dist(max_dist)
+    points = checks.as_points(points)
     polygon_to_points_dist = {}
 
     for polygon_idx, polygon in enumerate(polygons):

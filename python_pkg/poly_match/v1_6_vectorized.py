@@ -5,9 +5,10 @@ and matched points that have no polygon in range; both are fixed here.
 """
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from . import example
-from .v1 import MAX_DIST, Polygon, generate_example, generate_one_polygon
+from . import checks
+from .v1 import MAX_DIST, Matches, Polygon, generate_example, generate_one_polygon
 
 __all__ = [
     "MAX_DIST",
@@ -19,29 +20,35 @@ __all__ = [
 ]
 
 
-def find_close_polygons(polygon_to_points_dist: np.ndarray, max_dist: float) -> np.ndarray:
+def find_close_polygons(
+    polygon_to_points_dist: NDArray[np.float64], max_dist: float
+) -> NDArray[np.bool_]:
     # An M x N matrix: is polygon m's center closer than max_dist to point n?
     return polygon_to_points_dist < max_dist
 
 
 def select_best_polygon_index(
-    polygon_areas: np.ndarray, close_polygon_indices: np.ndarray
-) -> np.ndarray:
+    polygon_areas: NDArray[np.float64], close_polygon_indices: NDArray[np.bool_]
+) -> NDArray[np.intp]:
     # For every point, the index of the smallest close polygon (argmin takes the first on ties).
     area_matrix = polygon_areas[:, np.newaxis].repeat(close_polygon_indices.shape[1], axis=1)
     area_matrix[np.logical_not(close_polygon_indices)] = np.inf
     return np.argmin(area_matrix, axis=0)
 
 
-def find_dist_to_points(centroids: np.ndarray, points: np.ndarray) -> np.ndarray:
+def find_dist_to_points(
+    centroids: NDArray[np.float64], points: NDArray[np.float64]
+) -> NDArray[np.float64]:
     deltas = centroids - points[:, np.newaxis]
     return np.hypot(deltas[..., 0], deltas[..., 1]).T
 
 
-def main(polygons, points, max_dist=MAX_DIST):
-    example.check_polygons(polygons)
-    max_dist = example.check_max_dist(max_dist)
-    points = example.as_points(points)
+def main(
+    polygons: list[Polygon], points: ArrayLike, max_dist: float = MAX_DIST
+) -> Matches[Polygon]:
+    checks.check_polygons(polygons)
+    max_dist = checks.check_max_dist(max_dist)
+    points = checks.as_points(points)
     if not polygons or len(points) == 0:
         return []
 

@@ -1,8 +1,11 @@
 """Rust, naively: v1's find_close_polygons translated line for line (still reads Python objects)."""
 
+from numpy.typing import ArrayLike
+
 from . import _rs
 from .v1 import (
     MAX_DIST,
+    Matches,
     Polygon,
     generate_example,
     generate_one_polygon,
@@ -23,5 +26,7 @@ __all__ = [
 find_close_polygons = _rs.v2.find_close_polygons
 
 
-def main(polygons, points, max_dist=MAX_DIST):
+def main(
+    polygons: list[Polygon], points: ArrayLike, max_dist: float = MAX_DIST
+) -> Matches[Polygon]:
     return match_each_point(find_close_polygons, polygons, points, max_dist)

@@ -2,8 +2,10 @@
 
 from functools import partial
 
+from numpy.typing import ArrayLike
+
 from . import _rs, example
-from .v1 import MAX_DIST, match_each_point, select_best_polygon
+from .v1 import MAX_DIST, Matches, match_each_point, select_best_polygon
 
 __all__ = [
     "MAX_DIST",
@@ -21,5 +23,7 @@ generate_one_polygon = partial(example.generate_one_polygon, Polygon)
 generate_example = partial(example.generate_example, Polygon)
 
 
-def main(polygons, points, max_dist=MAX_DIST):
+def main(
+    polygons: list[Polygon], points: ArrayLike, max_dist: float = MAX_DIST
+) -> Matches[Polygon]:
     return match_each_point(find_close_polygons, polygons, points, max_dist)

@@ -1,7 +1,9 @@
 """A spatial index and all cores: a grid of max_dist-wide cells, points matched in parallel."""
 
-from . import _rs, example
-from .v1 import MAX_DIST
+from numpy.typing import ArrayLike
+
+from . import _rs, checks
+from .v1 import MAX_DIST, Matches
 from .v4_avoid_allocs import Polygon, generate_example, generate_one_polygon
 
 __all__ = [
@@ -16,5 +18,7 @@ __all__ = [
 match_points = _rs.v7.match_points
 
 
-def main(polygons, points, max_dist=MAX_DIST):
-    return match_points(polygons, example.as_points(points), max_dist)
+def main(
+    polygons: list[Polygon], points: ArrayLike, max_dist: float = MAX_DIST
+) -> Matches[Polygon]:
+    return match_points(polygons, checks.as_points(points), max_dist)
