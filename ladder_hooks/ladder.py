@@ -5,17 +5,37 @@ the rule for when two answers agree. Uses only the library's public names.
 The tooling itself (``ladder-bench``) knows nothing of polygons.
 """
 
+import importlib.util
 import math
 from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 import poly_match
 from poly_match import example
 
-MAX_DIST = 10.0
-# Mismatches within these are decided by rounding (see tests/oracle.py for the reasoning).
-AREA_RTOL, DISTANCE_RTOL = 1e-9, 1e-12
+MAX_DIST = example.MAX_DIST
+
+
+def _load_tolerances() -> ModuleType:
+    """tolerances.py from beside this file: the tooling loads glue by path, so the
+    ``ladder_hooks`` package need not be importable."""
+    spec = importlib.util.spec_from_file_location(
+        "poly_match_ladder_tolerances", Path(__file__).with_name("tolerances.py")
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Mismatches within these are decided by rounding (tolerances.py has the reasoning).
+_tolerances = _load_tolerances()
+AREA_RTOL: float = _tolerances.AREA_RTOL
+DISTANCE_RTOL: float = _tolerances.DISTANCE_RTOL
 
 
 def array_example(n_polygons: int = 1000, n_points: int = 100, far_outliers: int = 0):

@@ -5,19 +5,27 @@ for distances. No numpy arithmetic and no code from ``poly_match``, so a bug in 
 package cannot hide by agreeing with itself.
 """
 
+import importlib.util
 import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-# Rungs compute centers and areas in different orders (numpy's pairwise sums, Rust's
-# sequential ones), so areas that are equal on paper differ in the last bits. Any
-# polygon within this relative distance of the smallest area is an acceptable "smallest",
-# and so is one within the rounding error of the shoelace sums themselves (which only
-# matters for nearly degenerate polygons, whose terms cancel).
-AREA_RTOL = 1e-9
-# Distances within this relative slack of max_dist are decided by rounding, not geometry.
-DISTANCE_RTOL = 1e-12
+
+def _load_tolerances():
+    """ladder_hooks/tolerances.py, by its path: the rounding slack this oracle shares with
+    the timing table's agreement rule, and the reasoning behind it."""
+    path = Path(__file__).resolve().parent.parent / "ladder_hooks" / "tolerances.py"
+    spec = importlib.util.spec_from_file_location("oracle_tolerances", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_tolerances = _load_tolerances()
+AREA_RTOL = _tolerances.AREA_RTOL
+DISTANCE_RTOL = _tolerances.DISTANCE_RTOL
 
 
 def vertices(polygon) -> tuple[list[float], list[float]]:
