@@ -31,6 +31,8 @@ def _load_ladder():
     spec = importlib.util.spec_from_file_location(
         "poly_match_benchmarks_ladder", Path(__file__).with_name("ladder.py")
     )
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -54,7 +54,8 @@ def kdtree_match(centers, areas, points, max_dist):
     close = cKDTree(centers).query_ball_point(points, radius, workers=-1)
     counts = np.fromiter(map(len, close), dtype=np.int64, count=len(close))
     point_index = np.repeat(np.arange(len(points)), counts)
-    polygon_index = np.concatenate([np.asarray(c, dtype=np.int64) for c in close] or [[]])
+    lists = [np.asarray(c, dtype=np.int64) for c in close]
+    polygon_index = np.concatenate(lists or [np.empty(0, dtype=np.int64)])
     return best_of_pairs(point_index, polygon_index.astype(np.int64), areas, len(points))
 
 

@@ -26,8 +26,8 @@ N_POINTS = 100
 
 
 def per_pair_ns(call, number: int = 2000) -> tuple[float, float, float]:
-    times = [t / number / N_POINTS * 1e9 for t in timeit.repeat(call, number=number,
-                                                                   repeat=REPEATS)]  # fmt: skip
+    totals = timeit.repeat(call, number=number, repeat=REPEATS)
+    times = [t / number / N_POINTS * 1e9 for t in totals]
     return statistics.median(times), min(times), max(times)
 
 
