@@ -14,6 +14,35 @@ import pytest
 
 import oracle
 import poly_match
+from poly_match import _rs
+
+# The rungs that call the native module (v2 on); of those, the ones whose per-point
+# search, ``find_close_polygons``, is Rust's (v2 to v4).
+NATIVE_RUNGS = tuple(
+    name for name, rung in poly_match.VERSIONS.items() if vars(rung).get("_rs") is _rs
+)
+NATIVE_SEARCHES = tuple(
+    name for name in NATIVE_RUNGS if hasattr(poly_match.VERSIONS[name], "find_close_polygons")
+)
+
+
+def _polygon_types() -> dict[str, type]:
+    """Every distinct ``Polygon`` class of the ladder, named by the first rung that has it
+    and the rungs that share it."""
+    rungs_of: dict[type, list[str]] = {}
+    for name, rung in poly_match.VERSIONS.items():
+        rungs_of.setdefault(rung.Polygon, []).append(name)
+    return {
+        names[0] + (f" (also {', '.join(names[1:])})" if len(names) > 1 else ""): polygon_type
+        for polygon_type, names in rungs_of.items()
+    }
+
+
+POLYGON_TYPES = _polygon_types()
+# Runs a test once with each of the ladder's polygon classes, as ``polygon_type``.
+each_polygon_type = pytest.mark.parametrize(
+    "polygon_type", POLYGON_TYPES.values(), ids=POLYGON_TYPES.keys()
+)
 
 
 @pytest.fixture(params=poly_match.RUNG_NAMES)
@@ -64,10 +93,8 @@ def smoke_profiles(tmp_path_factory):
     if sys.platform == "darwin" and os.geteuid() != 0:
         pytest.skip("py-spy can only sample other processes as root on macOS")
     out = tmp_path_factory.mktemp("profiles")
-    command = [
-        sys.executable, "-m", "ladder_bench.pipeline", "--quick", "--no-criterion",
-        "--rungs", ",".join(SMOKE_RUNGS), "--out", str(out), "--workspace", str(ROOT),
-    ]  # fmt: skip
+    command = [sys.executable, "-m", "ladder_bench.pipeline", "--quick", "--no-criterion"]
+    command += ["--rungs", ",".join(SMOKE_RUNGS), "--out", str(out), "--workspace", str(ROOT)]
     completed = subprocess.run(command, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return out
@@ -91,8 +118,14 @@ def browser():
         pytest.skip(missing)
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--allow-file-access-from-files"):  # fmt: skip
+    arguments = (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--allow-file-access-from-files",
+    )
+    for argument in arguments:
         options.add_argument(argument)
     # The console's messages, and every request (Network.requestWillBeSent).
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})

@@ -10,6 +10,7 @@ import pytest
 
 import poly_match
 from conftest import as_arrays, as_pairs, assert_matches_oracle
+from poly_match.example import MAX_DIST
 
 v1 = poly_match.VERSIONS["v1"]
 
@@ -25,7 +26,7 @@ FORMS = {"match_points": lambda: poly_match.match_points, "Index.match": lambda:
 @pytest.mark.parametrize(
     ("n_polygons", "n_points", "seed", "extent", "max_dist"),
     [
-        (1000, 100, 6, None, 10.0),  # the default example
+        (1000, 100, 6, None, MAX_DIST),  # the default example
         (40, 60, 1, 200.0, 10.0),  # sparse: many points match nothing
         (0, 10, 2, 100.0, 10.0),  # no polygons
         (3000, 5000, 3, None, 3.0),  # enough points to go parallel
@@ -50,7 +51,7 @@ def test_agrees_with_v7_on_the_default_example():
     areas = np.array([p.area() for p in polygons])
     position = {id(p): k for k, p in enumerate(polygons)}
     from_main = [position[id(polygon)] for _, polygon in v7.main(polygons, points)]
-    assert list(poly_match.match_points(centers, areas, points, 10.0)) == from_main
+    assert list(poly_match.match_points(centers, areas, points, MAX_DIST)) == from_main
 
 
 CENTERS = np.array([[0.0, 0.0], [5.0, 5.0]])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import poly_match
-from conftest import assert_matches_oracle
+from conftest import NATIVE_SEARCHES, assert_matches_oracle, each_polygon_type
 
 OK = None
 SQUARE_X = np.array([0.0, 1.0, 1.0, 0.0])
@@ -63,13 +63,6 @@ VERTICES = [
     ),
 ]
 
-POLYGON_TYPES = {
-    "v1.Polygon (Python, also v1.5, v1.6, v2)": poly_match.VERSIONS["v1"].Polygon,
-    "v3.Polygon (Rust)": poly_match.VERSIONS["v3_riir_polygon"].Polygon,
-    "v4.Polygon (Rust, also v5)": poly_match.VERSIONS["v4_avoid_allocs"].Polygon,
-    "v8.Polygon (Rust)": poly_match.VERSIONS["v8_lean_boundary"].Polygon,
-}
-
 
 def expect(expected, call):
     """Run ``call``; check it raised what ``expected`` says, or return its result."""
@@ -81,7 +74,7 @@ def expect(expected, call):
     return None
 
 
-@pytest.mark.parametrize("polygon_type", POLYGON_TYPES.values(), ids=POLYGON_TYPES.keys())
+@each_polygon_type
 @pytest.mark.parametrize(
     ("x", "y", "expected"), [row[1:] for row in VERTICES], ids=[row[0] for row in VERTICES]
 )
@@ -112,7 +105,6 @@ POINT_CASES = [
     ("str max_dist", POINT, "10", (TypeError, "max_dist must be a number, got str")),
     ("zero max_dist", POINT, 0.0, OK),
 ]
-NATIVE_SEARCHES = ["v2_riir", "v3_riir_polygon", "v4_avoid_allocs"]
 
 
 @pytest.mark.parametrize("name", NATIVE_SEARCHES)
@@ -230,7 +222,7 @@ def test_find_all_close_polygons(points, max_dist, expected):
             assert close == want_close
 
 
-@pytest.mark.parametrize("polygon_type", POLYGON_TYPES.values(), ids=POLYGON_TYPES.keys())
+@each_polygon_type
 def test_subclasses_work_everywhere(polygon_type):
     class Labelled(polygon_type):
         label = "mine"

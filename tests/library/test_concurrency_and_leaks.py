@@ -13,16 +13,8 @@ import numpy as np
 import pytest
 
 import poly_match
+from conftest import NATIVE_RUNGS
 
-NATIVE_RUNGS = [
-    "v2_riir",
-    "v3_riir_polygon",
-    "v4_avoid_allocs",
-    "v5_find_all_in_rust",
-    "v6_convert_once",
-    "v7_grid_parallel",
-    "v8_lean_boundary",
-]
 # The full check is 100,000 calls per rung (POLY_MATCH_LEAK_CALLS=100000); the suite runs fewer.
 LEAK_CALLS = int(os.environ.get("POLY_MATCH_LEAK_CALLS", "5000"))
 RSS_GROWTH_LIMIT = 5 * 1024 * 1024

@@ -16,16 +16,9 @@ import numpy as np
 import pytest
 
 import poly_match
+from conftest import NATIVE_SEARCHES, each_polygon_type
 
 V = poly_match.VERSIONS
-POLYGON_TYPES = {
-    "v1.Polygon": V["v1"].Polygon,
-    "v3.Polygon": V["v3_riir_polygon"].Polygon,
-    "v4.Polygon": V["v4_avoid_allocs"].Polygon,
-}
-polygon_types = pytest.mark.parametrize(
-    "polygon_type", POLYGON_TYPES.values(), ids=POLYGON_TYPES.keys()
-)
 SQUARE_X = np.array([0.0, 1.0, 1.0, 0.0])
 SQUARE_Y = np.array([0.0, 0.0, 1.0, 1.0])
 
@@ -89,7 +82,7 @@ def test_distance_rule_of_the_array_api(max_dist, cases):
     assert best.tolist() == [0 if close else -1 for _, close in cases]
 
 
-@pytest.mark.parametrize("name", ["v2_riir", "v3_riir_polygon", "v4_avoid_allocs"])
+@pytest.mark.parametrize("name", NATIVE_SEARCHES)
 @pytest.mark.parametrize(
     ("max_dist", "cases"), DISTANCE_CASES, ids=[f"{r:g}" for r, _ in DISTANCE_CASES]
 )
@@ -101,7 +94,7 @@ def test_distance_rule_of_find_close_polygons(name, max_dist, cases):
         assert found == ([polygon] if close else []), point
 
 
-@polygon_types
+@each_polygon_type
 @pytest.mark.parametrize(
     ("x", "y", "what"),
     [
@@ -265,7 +258,7 @@ def test_exceptions_raised_by_python_code_propagate_unchanged(error):
 # --- 6. Pickling, copying, identity ------------------------------------------------------
 
 
-@polygon_types
+@each_polygon_type
 @pytest.mark.parametrize(
     "round_trip",
     [lambda p: pickle.loads(pickle.dumps(p)), copy.copy, copy.deepcopy],
@@ -299,7 +292,7 @@ def test_pickled_polygons_cross_to_another_process():
     assert areas == [p.area() for p in polygons]
 
 
-@polygon_types
+@each_polygon_type
 def test_equality_and_hashing_are_identity(polygon_type):
     # Before: v1's dataclass compared arrays, and `==` or `in` raised numpy's "truth value
     # of an array ... is ambiguous".
@@ -332,7 +325,7 @@ def test_polygons_copy_their_vertices(rung_name):
     assert best is first
 
 
-@polygon_types
+@each_polygon_type
 @pytest.mark.parametrize("member", ["center", "area"])
 def test_subclasses_cannot_redefine_the_geometry(polygon_type, member):
     # Before: an overridden center or area was honoured by some rungs and not others.

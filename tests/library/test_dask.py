@@ -8,14 +8,13 @@ import pytest
 
 import poly_match
 from conftest import as_arrays, as_pairs, assert_matches_oracle
+from poly_match.example import MAX_DIST
 
 REASON = "match_dask needs the dask extra: pip install poly-match[dask]"
 da = pytest.importorskip("dask.array", reason=REASON)
 distributed = pytest.importorskip("distributed", reason=REASON)
 import dask  # noqa: E402  (after the skip: dask may be missing)
 from dask.core import get_dependencies  # noqa: E402
-
-MAX_DIST = 10.0
 
 
 @pytest.fixture(scope="module")

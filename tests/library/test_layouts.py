@@ -29,19 +29,13 @@ from hypothesis import strategies as st
 from numpy.lib import recfunctions
 
 import poly_match
+from conftest import NATIVE_SEARCHES, each_polygon_type
 
 V = poly_match.VERSIONS
 NATIVE = np.dtype(np.float64)
 SWAPPED = NATIVE.newbyteorder("S")
 BIG_ENDIAN = np.dtype(">f8")
 
-POLYGON_TYPES = {
-    "v1 (also v1.5, v1.6, v2)": V["v1"].Polygon,
-    "v3_riir_polygon": V["v3_riir_polygon"].Polygon,
-    "v4_avoid_allocs (also v5, v6, v7)": V["v4_avoid_allocs"].Polygon,
-    "v8_lean_boundary": V["v8_lean_boundary"].Polygon,
-}
-NATIVE_SEARCHES = ["v2_riir", "v3_riir_polygon", "v4_avoid_allocs"]
 # Each rung's search over all points, and the polygon type it takes.
 MATCHERS = {
     "v5 find_all_close_polygons": (
@@ -307,7 +301,7 @@ def assert_same_polygon(polygon, reference):
 # --- Property tests: every entry point, every input in a generated layout. ---
 
 
-@pytest.mark.parametrize("polygon_type", POLYGON_TYPES.values(), ids=POLYGON_TYPES.keys())
+@each_polygon_type
 @LAYOUT_SETTINGS
 @given(data=st.data())
 def test_polygon_reads_vertices_in_any_layout(polygon_type, data):
@@ -437,7 +431,7 @@ def test_v7_main_reads_packed_field_points():
     assert result == []
 
 
-@pytest.mark.parametrize("polygon_type", POLYGON_TYPES.values(), ids=POLYGON_TYPES.keys())
+@each_polygon_type
 def test_polygon_reads_packed_field_vertices(polygon_type):
     rec = np.zeros(4, [("x", "<f8"), ("y", "<f8"), ("flag", "u1")])  # byte stride 17
     rec["x"], rec["y"], rec["flag"] = SQUARE[0], SQUARE[1], 0xFF
@@ -501,7 +495,7 @@ def big_endian(array) -> np.ndarray:
     return np.asarray(array).astype(BIG_ENDIAN)
 
 
-@pytest.mark.parametrize("polygon_type", POLYGON_TYPES.values(), ids=POLYGON_TYPES.keys())
+@each_polygon_type
 def test_polygon_accepts_big_endian(polygon_type):
     polygon = polygon_type(x=big_endian(SQUARE[0]), y=big_endian(SQUARE[1]))
     np.testing.assert_array_equal(polygon.center, [0.5, 0.5])
