@@ -8,6 +8,7 @@ import pytest
 import oracle
 import poly_match
 from conftest import assert_matches_oracle
+from poly_match.example import MAX_DIST
 
 # Seeded workloads of different shapes: (n_polygons, n_points, seed, extent).
 WORKLOADS = {
@@ -16,7 +17,7 @@ WORKLOADS = {
     "a single point": (300, 1, 3, 50.0),
     "no points": (100, 0, 4, None),
     "dense": (2000, 30, 5, 60.0),
-    "seed density, other seed": (1000, 100, 7, None),
+    "the original's density, another seed": (1000, 100, 7, None),
 }
 
 
@@ -32,14 +33,14 @@ def test_registry_lists_every_rung_in_ladder_order():
 
 def test_default_example_matches_oracle(rung):
     polygons, points = rung.generate_example()
-    assert_matches_oracle(rung.main(polygons, points), polygons, points, max_dist=10.0)
+    assert_matches_oracle(rung.main(polygons, points), polygons, points, max_dist=MAX_DIST)
 
 
 @pytest.mark.parametrize("workload", WORKLOADS)
 def test_seeded_workloads_match_oracle(rung, workload):
     n_polygons, n_points, seed, extent = WORKLOADS[workload]
     polygons, points = rung.generate_example(n_polygons, n_points, seed, extent)
-    assert_matches_oracle(rung.main(polygons, points), polygons, points, max_dist=10.0)
+    assert_matches_oracle(rung.main(polygons, points), polygons, points, max_dist=MAX_DIST)
 
 
 def test_sparse_workload_has_unmatched_points():
@@ -48,7 +49,7 @@ def test_sparse_workload_has_unmatched_points():
     polygons, points = poly_match.VERSIONS["v1"].generate_example(
         n_polygons, n_points, seed, extent
     )
-    matched = len(oracle.matches(polygons, points, 10.0))
+    matched = len(oracle.matches(polygons, points, MAX_DIST))
     assert 0 < matched < n_points
 
 
@@ -69,7 +70,7 @@ def test_a_far_outlier_changes_no_match(rung):
     # before the hashed one widened its cells to fit), yet it is close to no point: the
     # answer is the oracle's.
     polygons, points = rung.generate_example(300, 100, 5, far_outliers=1)
-    assert_matches_oracle(rung.main(polygons, points), polygons, points, max_dist=10.0)
+    assert_matches_oracle(rung.main(polygons, points), polygons, points, max_dist=MAX_DIST)
 
 
 @pytest.mark.parametrize("far_outliers", [-1, 301, 1.0, "1", None])
@@ -103,11 +104,11 @@ def test_clearly_different_areas_pick_exactly_the_oracles_polygon(rung):
         assert polygon is polygons[smallest]
 
 
-def test_points_as_the_seeds_list_of_arrays(rung):
+def test_points_as_the_originals_list_of_arrays(rung):
     polygons, points = rung.generate_example()
     as_list = [np.array(row) for row in points]
     result = rung.main(polygons, as_list)
-    assert_matches_oracle(result, polygons, points, max_dist=10.0)
+    assert_matches_oracle(result, polygons, points, max_dist=MAX_DIST)
 
 
 def test_rungs_agree_on_the_default_example():
@@ -124,10 +125,12 @@ def test_rungs_agree_on_the_default_example():
     baseline = answers.pop("v1")
     for name, answer in answers.items():
         assert [p for p, _ in answer] == [p for p, _ in baseline], name
-        np.testing.assert_allclose([a for _, a in answer], [a for _, a in baseline], rtol=1e-9)
+        np.testing.assert_allclose(
+            [a for _, a in answer], [a for _, a in baseline], rtol=oracle.AREA_RTOL
+        )
 
 
-class TestSeedKnownAnswers:
+class TestTheOriginalsKnownAnswers:
     def test_unit_square(self, rung):
         box = rung.Polygon(x=np.array([0.0, 1.0, 1.0, 0.0]), y=np.array([0.0, 0.0, 1.0, 1.0]))
         assert box.area() == pytest.approx(1.0)
@@ -148,13 +151,13 @@ class TestSeedKnownAnswers:
         point, polygon = results[0]
         np.testing.assert_array_equal(point, [0.0, 25.0])
 
-        (seed_answer,) = [k for k, p in enumerate(polygons) if (p.x[0], p.y[0]) == (9.0, 27.0)]
+        (originals_answer,) = [k for k, p in enumerate(polygons) if (p.x[0], p.y[0]) == (9.0, 27.0)]
         (match,) = [
             m
-            for m in oracle.matches(polygons, points, 10.0)
+            for m in oracle.matches(polygons, points, MAX_DIST)
             if tuple(points[m.point_index]) == (0.0, 25.0)
         ]
-        assert seed_answer in oracle.smallest(polygons, match.close)
+        assert originals_answer in oracle.smallest(polygons, match.close)
         assert oracle.area(polygon) == pytest.approx(
-            oracle.area(polygons[seed_answer]), rel=oracle.AREA_RTOL
+            oracle.area(polygons[originals_answer]), rel=oracle.AREA_RTOL
         )
