@@ -17,6 +17,7 @@ import dask.array as da
 import distributed
 
 import poly_match
+from poly_match import example
 
 WORKERS = 2
 BLOCKS_PER_WORKER = 4
@@ -46,7 +47,11 @@ class ClusterJob:
     resident_kib: dict[str, int]  # each worker's resident set once the points were in
 
 
-def cluster_example(n_polygons: int = 1000, n_points: int = 100, far_outliers: int = 0):
+def cluster_example(
+    n_polygons: int = example.DEFAULT_POLYGONS,
+    n_points: int = example.DEFAULT_POINTS,
+    far_outliers: int = 0,
+):
     """The array example on a fresh 2-worker cluster: the index, and the points in
     ``WORKERS * BLOCKS_PER_WORKER`` blocks held by the workers."""
     centers, areas, points, max_dist = _load_ladder().array_example(

@@ -38,13 +38,21 @@ AREA_RTOL: float = _tolerances.AREA_RTOL
 DISTANCE_RTOL: float = _tolerances.DISTANCE_RTOL
 
 
-def array_example(n_polygons: int = 1000, n_points: int = 100, far_outliers: int = 0):
+def array_example(
+    n_polygons: int = example.DEFAULT_POLYGONS,
+    n_points: int = example.DEFAULT_POINTS,
+    far_outliers: int = 0,
+):
     """The example as the array API takes it: centers, shoelace areas, points, max_dist."""
     centers, areas, _, points = _example_with_area_errors(n_polygons, n_points, far_outliers)
     return centers, areas, points, MAX_DIST
 
 
-def prebuilt_index(n_polygons: int = 1000, n_points: int = 100, far_outliers: int = 0):
+def prebuilt_index(
+    n_polygons: int = example.DEFAULT_POLYGONS,
+    n_points: int = example.DEFAULT_POINTS,
+    far_outliers: int = 0,
+):
     """The example's polygons as a ``poly_match.Index``, built before the timing, and its
     points: a call of ``Index.match`` is then all that is measured."""
     centers, areas, points, max_dist = array_example(n_polygons, n_points, far_outliers)
