@@ -6,7 +6,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use poly_match_rs::geometry::{find_close_polygons, find_close_polygons_sqrt, Point, Polygon};
+use poly_match_rs::{find_close_polygons, find_close_polygons_sqrt, Point, Polygon};
 
 const INPUT: &str = "1000 polygons x 100 points";
 

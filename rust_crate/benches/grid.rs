@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use poly_match_rs::matching::{Grid, GridLayout};
+use poly_match_rs::{Grid, GridLayout};
 
 /// How a query scans: each row of cells in one pass, cell by cell with an early exit, or
 /// one list per cell (`GridLayout::MANY_QUERIES`, what `Index` builds).

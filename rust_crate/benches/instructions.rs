@@ -11,8 +11,7 @@ mod common;
 use std::hint::black_box;
 
 use gungraun::{library_benchmark, library_benchmark_group, main};
-use poly_match_rs::geometry::{find_close_polygons, Point, Polygon};
-use poly_match_rs::matching::{Candidates, Grid, GridLayout};
+use poly_match_rs::{find_close_polygons, Candidates, Grid, GridLayout, Point, Polygon};
 
 fn owned() -> (Vec<Polygon>, Vec<Point>) {
     common::example(6)

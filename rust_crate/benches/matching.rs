@@ -11,7 +11,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use poly_match_rs::matching::{Candidates, Grid, GridLayout};
+use poly_match_rs::{Candidates, Grid, GridLayout};
 
 fn matching(c: &mut Criterion) {
     let mut group = c.benchmark_group("best_match");

@@ -5,7 +5,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use poly_match_rs::geometry::Polygon;
+use poly_match_rs::Polygon;
 
 fn polygon(c: &mut Criterion) {
     let mut group = c.benchmark_group("polygon");

@@ -241,7 +241,7 @@ fn mean(values: &[f64]) -> f64 {
 
 /// The polygons whose center is strictly closer than `max_dist` to `point`, in
 /// input order. Compares squared distances where that is exact (no square root per
-/// polygon): see [`MaxDist`].
+/// polygon): see `MaxDist`.
 pub fn find_close_polygons<P: AsRef<Polygon>>(
     polygons: &[P],
     point: Point,

@@ -28,8 +28,7 @@
 //! (committed, as proptest recommends), and replayed before any new case. The
 //! last tests in this file pin the counterexamples found, reduced by hand.
 
-use poly_match_rs::geometry::Point;
-use poly_match_rs::matching::{Candidates, Grid, GridLayout};
+use poly_match_rs::{Candidates, Grid, GridLayout, Point};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;

@@ -8,8 +8,7 @@
 
 #![allow(dead_code)] // each bench binary uses only part of this module
 
-use poly_match_rs::geometry::{Point, Polygon};
-use poly_match_rs::matching::Candidates;
+use poly_match_rs::{Candidates, Point, Polygon};
 
 pub const POLYGONS: usize = 1000;
 pub const POINTS: usize = 100;

@@ -14,8 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::{convert, interruptible};
-use crate::geometry::Point;
-use crate::matching::{Candidates, Grid, GridLayout};
+use crate::{Candidates, Grid, GridLayout, Point};
 
 /// The polygons' centers and areas, indexed for matching points within `max_dist`:
 /// built once (with the GIL released), then `match` many times, from any number of

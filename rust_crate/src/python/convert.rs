@@ -12,8 +12,7 @@ use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyList, PyTuple, PyType};
 
-use crate::geometry::{GeometryError, Point, Polygon};
-use crate::matching::MatchError;
+use crate::{GeometryError, MatchError, Point, Polygon};
 
 impl From<GeometryError> for PyErr {
     fn from(error: GeometryError) -> Self {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 
-use crate::geometry::Point;
+use crate::Point;
 
 /// How long a chunk should take: the delay before Ctrl-C is noticed is about this.
 const CHUNK_SECONDS: Duration = Duration::from_millis(20);

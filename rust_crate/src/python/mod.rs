@@ -1,7 +1,7 @@
 //! The PyO3 layer, `poly_match._rs`: one submodule per Rust rung of the ladder.
 //!
 //! Every function here is a thin wrapper: convert the Python inputs (in
-//! [`convert`]), call the [`crate::geometry`] core, convert the outputs.
+//! [`convert`]), call the core (the crate's re-exports), convert the outputs.
 
 use pyo3::prelude::*;
 

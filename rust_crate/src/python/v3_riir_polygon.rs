@@ -7,13 +7,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
 use super::convert;
-use crate::geometry;
 
 /// A polygon whose vertices, center and area live in Rust. Subclassable, so
 /// Python code can keep extending it.
 #[pyclass(subclass, module = "poly_match.v3_riir_polygon")]
 pub struct Polygon {
-    polygon: geometry::Polygon,
+    polygon: crate::Polygon,
 }
 
 #[pymethods]
@@ -64,8 +63,8 @@ struct Borrowed<'a, 'py> {
     borrow: PyRef<'py, Polygon>,
 }
 
-impl AsRef<geometry::Polygon> for Borrowed<'_, '_> {
-    fn as_ref(&self) -> &geometry::Polygon {
+impl AsRef<crate::Polygon> for Borrowed<'_, '_> {
+    fn as_ref(&self) -> &crate::Polygon {
         &self.borrow.polygon
     }
 }
@@ -86,7 +85,7 @@ fn find_close_polygons<'py>(
             Ok(Borrowed { object, borrow })
         })
         .collect::<PyResult<Vec<_>>>()?;
-    let close = geometry::find_close_polygons_sqrt(&borrowed, point, max_dist);
+    let close = crate::find_close_polygons_sqrt(&borrowed, point, max_dist);
     Ok(close.into_iter().map(|b| b.object.clone()).collect())
 }
 

@@ -8,13 +8,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
 use super::convert;
-use crate::geometry;
 
 /// A polygon whose vertices, center and area live in Rust. Subclassable, so
 /// Python code can keep extending it; immutable, so Rust reads it without borrowing.
 #[pyclass(subclass, frozen, module = "poly_match.v4_avoid_allocs")]
 pub struct Polygon {
-    polygon: geometry::Polygon,
+    polygon: crate::Polygon,
 }
 
 #[pymethods]
@@ -59,15 +58,15 @@ impl Polygon {
     }
 }
 
-impl AsRef<geometry::Polygon> for Bound<'_, Polygon> {
-    fn as_ref(&self) -> &geometry::Polygon {
+impl AsRef<crate::Polygon> for Bound<'_, Polygon> {
+    fn as_ref(&self) -> &crate::Polygon {
         &self.get().polygon
     }
 }
 
 /// Frozen and `Sync`, the polygon can be read through a `Py` without the GIL.
-impl AsRef<geometry::Polygon> for Py<Polygon> {
-    fn as_ref(&self) -> &geometry::Polygon {
+impl AsRef<crate::Polygon> for Py<Polygon> {
+    fn as_ref(&self) -> &crate::Polygon {
         &self.get().polygon
     }
 }
@@ -81,7 +80,7 @@ fn find_close_polygons<'py>(
     let polygons: Vec<Bound<'py, Polygon>> = convert::polygons::<Polygon, _>(polygons)?;
     let point = convert::point(point, "point")?;
     let max_dist = convert::max_dist(max_dist)?;
-    let close = geometry::find_close_polygons(&polygons, point, max_dist);
+    let close = crate::find_close_polygons(&polygons, point, max_dist);
     Ok(close.into_iter().cloned().collect())
 }
 

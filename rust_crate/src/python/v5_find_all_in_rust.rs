@@ -13,7 +13,6 @@ use pyo3::prelude::*;
 
 use super::v4_avoid_allocs::Polygon;
 use super::{convert, interruptible};
-use crate::geometry;
 
 type PolygonSet<'py> = (Bound<'py, PyArray1<f64>>, Vec<Bound<'py, Polygon>>);
 
@@ -40,7 +39,7 @@ fn find_all_close_polygons<'py>(
                 .map(|&point| {
                     (
                         point,
-                        geometry::find_close_polygons(&polygons, point, max_dist),
+                        crate::find_close_polygons(&polygons, point, max_dist),
                     )
                 })
                 .filter(|(_, close)| !close.is_empty())

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use super::convert::{self, MatchedPair};
 use super::interruptible;
 use super::v4_avoid_allocs::Polygon;
-use crate::matching::Candidates;
+use crate::Candidates;
 
 #[pyfunction]
 fn match_points<'py>(

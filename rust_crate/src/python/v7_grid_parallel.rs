@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use super::convert::{self, MatchedPair};
 use super::interruptible;
 use super::v4_avoid_allocs::Polygon;
-use crate::matching::{Candidates, Grid};
+use crate::{Candidates, Grid};
 
 #[pyfunction]
 fn match_points<'py>(

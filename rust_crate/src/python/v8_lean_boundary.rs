@@ -8,14 +8,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 
 use super::{convert, interruptible};
-use crate::geometry::{self, Point};
-use crate::matching::{Candidates, Grid};
+use crate::{Candidates, Grid, Point};
 
 /// A polygon whose vertices, center and area live in Rust, the center also as the
 /// read-only array `center` returns every time. Subclassable and immutable, as v4's.
 #[pyclass(subclass, frozen, module = "poly_match.v8_lean_boundary")]
 pub struct Polygon {
-    polygon: geometry::Polygon,
+    polygon: crate::Polygon,
     center: Py<PyArray1<f64>>,
 }
 
@@ -66,8 +65,8 @@ impl Polygon {
     }
 }
 
-impl AsRef<geometry::Polygon> for Bound<'_, Polygon> {
-    fn as_ref(&self) -> &geometry::Polygon {
+impl AsRef<crate::Polygon> for Bound<'_, Polygon> {
+    fn as_ref(&self) -> &crate::Polygon {
         &self.get().polygon
     }
 }
