@@ -254,7 +254,9 @@ pub fn find_close_polygons<P: AsRef<Polygon>>(
 }
 
 /// The same search with a distance (a square root) per polygon, as the original's v2 and
-/// v3 do it. Kept so the bindings' ladder and the benches can show what that costs.
+/// v3 do it. Kept so the bindings' ladder and the benches can show what that costs: not
+/// part of the default API (the `sqrt-distance` feature, which `python` enables).
+#[cfg(feature = "sqrt-distance")]
 pub fn find_close_polygons_sqrt<P: AsRef<Polygon>>(
     polygons: &[P],
     point: Point,

@@ -17,7 +17,9 @@
 //!
 //! Cargo features: `python` compiles the PyO3 bindings (the `python` module, one
 //! submodule per rung of the ladder), which maturin enables; without it nothing here
-//! links to Python.
+//! links to Python. `sqrt-distance` adds `find_close_polygons_sqrt`, the search with a
+//! square root per polygon that the v3 rung keeps and the benches compare against;
+//! `python` enables it.
 
 mod candidates;
 mod geometry;
@@ -28,7 +30,7 @@ mod thread_pool;
 mod python;
 
 pub use candidates::{Candidates, MatchError};
-pub use geometry::{
-    find_close_polygons, find_close_polygons_sqrt, GeometryError, Point, Polygon,
-};
+#[cfg(feature = "sqrt-distance")]
+pub use geometry::find_close_polygons_sqrt;
+pub use geometry::{find_close_polygons, GeometryError, Point, Polygon};
 pub use grid::{Grid, GridLayout};
