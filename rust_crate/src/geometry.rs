@@ -282,7 +282,7 @@ mod tests {
     }
 
     /// The original's example polygon: a quarter circle sampled every 0.1 along x.
-    fn seed_polygon() -> Polygon {
+    fn originals_polygon() -> Polygon {
         let x: Vec<f64> = (0..10).map(|i| f64::from(i) * 0.1).collect();
         let y = x.iter().map(|x| (1.0 - x * x).sqrt()).collect();
         Polygon::new(x, y).unwrap()
@@ -335,8 +335,8 @@ mod tests {
     }
 
     #[test]
-    fn seed_polygon_matches_the_seeds_known_answers() {
-        let polygon = seed_polygon();
+    fn the_originals_polygon_has_its_known_area_and_center() {
+        let polygon = originals_polygon();
         assert!((polygon.area() - 0.108).abs() < 0.01, "{}", polygon.area());
         let center = polygon.center();
         assert!((center.x - 0.45).abs() < 1e-12, "{center:?}");

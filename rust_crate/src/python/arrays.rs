@@ -5,9 +5,10 @@
 //!
 //! The inputs are copied into Rust once (16 bytes per center or point, 8 per area):
 //! that copy is what lets the GIL go while the grid is built and searched in parallel
-//! (holding numpy borrows while detached is an open soundness question, rust-numpy
-//! issue 497). The points are matched in chunks, so Ctrl-C interrupts a long call. The
-//! output vector becomes the numpy array without a copy.
+//! (holding numpy borrows while detached is an open soundness question:
+//! <https://github.com/PyO3/rust-numpy/issues/497>). The points are matched in chunks,
+//! so Ctrl-C interrupts a long call. The output vector becomes the numpy array without
+//! a copy.
 
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;

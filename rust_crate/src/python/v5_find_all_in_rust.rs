@@ -3,10 +3,10 @@
 //! `Polygon`.
 //!
 //! The matching runs with the GIL released: the points are first copied out of
-//! numpy (holding a numpy borrow while detached is an open soundness question in
-//! rust-numpy, issue 497), and the polygons are frozen, so `Py::get` reads them
-//! without the GIL while this call keeps them alive. The points go in chunks, so
-//! Ctrl-C interrupts a long call.
+//! numpy (holding a numpy borrow while detached is an open soundness question:
+//! <https://github.com/PyO3/rust-numpy/issues/497>), and the polygons are frozen, so
+//! `Py::get` reads them without the GIL while this call keeps them alive. The points go
+//! in chunks, so Ctrl-C interrupts a long call.
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
