@@ -13,7 +13,8 @@ this interpreter's Python beside a copy of this ladder-bench, and runs the bench
 ``.ladder-bench/history/results``. Then ``asv publish`` writes the site into
 OUT/history, made to work with no network (asv's page loads jQuery, flot and bootstrap
 from CDNs; this package ships copies, ``asv_vendor/``) and to chart every benchmark from
-zero, and OUT/index.html gets a "History" section linking it.
+zero (``y-axis-from-zero.js``, a flot plugin of this package's), and OUT/index.html gets
+a "History" section linking it.
 """
 
 import argparse
@@ -48,24 +49,13 @@ VENDORED = {
     "bootstrap.min.js": "bootstrap-3.1.0.min.js",
     "bootstrap.min.css": "bootstrap-3.1.0.min.css",
 }
-REMOTE_TAG = re.compile(r'<(script|link)\b[^>]*?(?:src|href)="(https?://[^"]+)"[^>]*>')
-# asv's chart starts its y axis at zero for times and bytes only; for a track_ benchmark
-# it fits the axis to the data, so an instruction count that wobbles by 0.003% fills the
-# chart as if it jumped. This makes every chart start at zero ("zoom y axis" still fits).
-Y_AXIS_FROM_DATA = """\
-            if (unit_list !== null) {
-                if (!zoom_y_axis) {
-                    options.yaxis.min = 0.0;
-                    options.yaxis.max = max * 1.3;
-                }
-"""
-Y_AXIS_FROM_ZERO = """\
-            if (!zoom_y_axis) {
-                options.yaxis.min = 0.0;
-                options.yaxis.max = max * 1.3;
-            }
-            if (unit_list !== null) {
-"""
+REMOTE_TAG = re.compile(
+    r'<(script|link)\b[^>]*?(?:src|href)="(https?://[^"]+)"[^>]*>(?:</script>)?'
+)
+# A flot plugin (flot's own extension point, of the flot VENDOR holds) that starts every
+# chart's y axis at zero, as asv does for times and sizes only; loaded right after flot.
+Y_AXIS_FROM_ZERO = Path(__file__).with_name("y-axis-from-zero.js")
+FLOT = "jquery.flot-0.8.3.min.js"
 
 
 def asv(conf: Path, workspace: Path, command: str, *args: str, quiet: bool = False) -> int:
@@ -83,6 +73,7 @@ def asv(conf: Path, workspace: Path, command: str, *args: str, quiet: bool = Fal
         bufsize=1,
     )
     output = AsvOutput()
+    assert process.stdout is not None  # stdout=PIPE
     with process:
         for line in process.stdout:
             shown = output.read(line.rstrip("\n"))
@@ -156,29 +147,33 @@ class AsvOutput:
 
 def offline(site: Path) -> None:
     """Point ``site/index.html``'s CDN scripts and style sheet at copies in ``site/vendor``,
-    and start every chart's y axis at zero.
+    and load the plugin that starts every chart's y axis at zero after flot.
 
     A CDN address this table does not know (a newer asv) is an error: the page would
     load it from the network."""
     page = site / "index.html"
 
-    def local(tag: re.Match) -> str:
+    def local(tag: re.Match[str]) -> str:
         kind, url = tag.group(1), tag.group(2)
         vendored = VENDORED.get(url.rsplit("/", 1)[-1])
         if vendored is None:
             raise RuntimeError(f"{page}: no vendored copy of {url}; add one to {VENDOR}")
         if kind == "link":
             return f'<link rel="stylesheet" href="vendor/{vendored}">'
-        return f'<script src="vendor/{vendored}" onerror="js_load_failure()"></script>'
+        script = f'<script src="vendor/{vendored}" onerror="js_load_failure()"></script>'
+        if vendored == FLOT:
+            script += f'\n    <script src="{Y_AXIS_FROM_ZERO.name}"></script>'
+        return script
 
     html = REMOTE_TAG.sub(local, page.read_text())
+    if f'src="{Y_AXIS_FROM_ZERO.name}"' not in html:
+        raise RuntimeError(
+            f"{page}: loads no flot from a CDN, so nothing loads {Y_AXIS_FROM_ZERO.name} "
+            "after it; a newer asv? see how history.offline reads asv's page"
+        )
     shutil.copytree(VENDOR, site / "vendor", dirs_exist_ok=True)
+    shutil.copy(Y_AXIS_FROM_ZERO, site / Y_AXIS_FROM_ZERO.name)
     page.write_text(html)
-    chart = site / "graphdisplay.js"
-    script = chart.read_text()
-    if Y_AXIS_FROM_DATA not in script:
-        raise RuntimeError(f"{chart}: not asv 0.6.6's y axis code; look at Y_AXIS_FROM_ZERO again")
-    chart.write_text(script.replace(Y_AXIS_FROM_DATA, Y_AXIS_FROM_ZERO))
 
 
 def section(out: Path, revisions: str, machine: str | None) -> dict:

@@ -68,7 +68,6 @@ CDN_PAGE = """<html><head>
 def published(site: Path, page: str) -> Path:
     """A site as asv publishes it, as far as ``offline`` reads it."""
     (site / "index.html").write_text(page)
-    (site / "graphdisplay.js").write_text(f"function f() {{\n{history.Y_AXIS_FROM_DATA}}}\n")
     return site
 
 
@@ -84,11 +83,25 @@ def test_the_site_loads_its_scripts_and_style_sheet_from_vendored_copies(tmp_pat
         assert (tmp_path / "vendor" / name).is_file()
 
 
-def test_every_chart_starts_at_zero(tmp_path):
+def test_the_plugin_that_starts_charts_at_zero_loads_right_after_flot(tmp_path):
     history.offline(published(tmp_path, CDN_PAGE))
-    script = (tmp_path / "graphdisplay.js").read_text()
-    assert history.Y_AXIS_FROM_ZERO in script
-    assert history.Y_AXIS_FROM_DATA not in script
+    page = (tmp_path / "index.html").read_text()
+    flot = '<script src="vendor/jquery.flot-0.8.3.min.js" onerror="js_load_failure()"></script>'
+    assert re.search(re.escape(flot) + r'\s*<script src="y-axis-from-zero.js"></script>\n', page)
+    assert page.count("</script>") == CDN_PAGE.count("</script>") + 1  # whole tags, no stray
+    assert (tmp_path / "y-axis-from-zero.js").read_text().startswith("/* A flot plugin")
+
+
+def test_a_page_without_flot_from_a_cdn_is_an_error(tmp_path):
+    page = CDN_PAGE.replace(
+        '<script src="https://cdnjs.cloudflare.com/ajax/libs/flot/0.8.3/jquery.flot.min.js" '
+        'onerror="js_load_failure()"></script>\n',
+        "",
+    )
+    assert page != CDN_PAGE
+    published(tmp_path, page)
+    with pytest.raises(RuntimeError, match="loads no flot from a CDN"):
+        history.offline(tmp_path)
 
 
 def test_a_cdn_script_with_no_vendored_copy_is_an_error(tmp_path):

@@ -1,4 +1,4 @@
-"""The asv site ``ladder-history`` publishes, in a real headless browser (the ``browser``
+"""The asv site ``ladder-bench history`` publishes, in a real headless browser (the ``browser``
 fixture: Debian's chromium driven by selenium): it loads, draws its charts, logs no
 console error and requests nothing from anywhere but the server it came from.
 
@@ -41,7 +41,7 @@ track_items.unit = "items"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """asv's site for two commits of a tiny project, made offline as ladder-history does."""
+    """asv's site for two commits of a tiny project, made offline as ladder-bench history does."""
     project = tmp_path_factory.mktemp("tiny")
     # asv files its machine description under ~: a home of the test's own.
     env = {**os.environ, "HOME": str(tmp_path_factory.mktemp("home"))}
@@ -82,7 +82,7 @@ def test_no_script_or_style_sheet_from_a_cdn(site):
     page = (site / "index.html").read_text()
     assert "https://" not in page.replace("https://github.com/airspeed-velocity/asv/", "")
     assert (site / "vendor" / "jquery-3.3.1.min.js").is_file()
-    assert history.Y_AXIS_FROM_ZERO in (site / "graphdisplay.js").read_text()
+    assert (site / history.Y_AXIS_FROM_ZERO.name).is_file()
 
 
 @pytest.mark.parametrize(
@@ -104,3 +104,28 @@ def test_page_loads_offline_with_no_console_error(browser, server, fragment, dra
     assert urls, "the performance log recorded no request"
     elsewhere = [url for url in urls if not url.startswith((server, "data:", "blob:"))]
     assert not elsewhere, elsewhere
+
+
+# The main chart's y axis as flot laid it out: [min, max], once it is drawn.
+Y_AXIS = (
+    "var plot = $('#main-graph').data('plot');"
+    "return plot && [plot.getAxes().yaxis.min, plot.getAxes().yaxis.max]"
+)
+
+
+@pytest.mark.parametrize(
+    ("fragment", "zoomed"),
+    [
+        ("#benchmarks.track_items", False),  # asv alone fits a track_ chart to its data
+        ("#benchmarks.time_sum", False),
+        ("#benchmarks.track_items?y-axis-scale=zoom", True),
+    ],
+    ids=["track chart", "time chart", "track chart zoomed"],
+)
+def test_every_chart_starts_at_zero_unless_zoomed(browser, server, fragment, zoomed):
+    browser.get(server + "index.html" + fragment)
+    low, high = WebDriverWait(browser, 20).until(lambda driver: driver.execute_script(Y_AXIS))
+    if zoomed:  # the data's range: every commit tracked 1000 items (SUITE)
+        assert 0 < low <= 1000 <= high
+    else:
+        assert low == 0 < high
