@@ -34,6 +34,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from . import config, harness, instructions
 
@@ -52,12 +53,27 @@ PREPARED: dict[tuple[Path, str], Callable[[], object]] = {}
 MIN_TIME_SAMPLES, TIME_SAMPLES, TIME_SECONDS = 10, 2000, 1.0
 
 
+Benchmark = TypeVar("Benchmark", bound=Callable[..., object])
+
+
+def asv_settings(**settings: object) -> Callable[[Benchmark], Benchmark]:
+    """A benchmark's settings (``timeout``, ``number``, ``unit``...), which asv reads as
+    its function's attributes."""
+
+    def set_on(function: Benchmark) -> Benchmark:
+        vars(function).update(settings)
+        return function
+
+    return set_on
+
+
 class RungBenchmarks:
     """One rung's benchmarks; ``benchmarks`` makes a subclass per rung."""
 
     ladder: config.Config
     rung: config.Rung
 
+    @asv_settings(timeout=INSTRUCTIONS_TIMEOUT_SECONDS)
     def setup_cache(self) -> dict[str, float]:
         """Instructions per call of every rung this commit has, counted once per commit
         for all of them (asv shares this cache between every class that inherits it), two
@@ -82,8 +98,6 @@ class RungBenchmarks:
             counts = dict(zip(self.ladder.names, pool.map(one, self.ladder.names), strict=True))
         return {rung: count for rung, count in counts.items() if count is not None}
 
-    setup_cache.timeout = INSTRUCTIONS_TIMEOUT_SECONDS
-
     def setup(self, _instructions: dict[str, float]) -> None:
         # asv re-runs setup before every timed call, one call per sample, whatever the
         # benchmark's `number`: a workload built here each time would make every timed
@@ -102,6 +116,8 @@ class RungBenchmarks:
             PREPARED[key] = call
         self.call = PREPARED[key]
 
+    # Each sample one call: their median is the table's median.
+    @asv_settings(number=1, repeat=(MIN_TIME_SAMPLES, TIME_SAMPLES, TIME_SECONDS))
     def time_call(self, _instructions: dict[str, float]) -> None:
         # asv's timer turns the garbage collector off while it times; the table's
         # (pytest-benchmark) and the harness's calls run with it on, as a user's do, and
@@ -109,22 +125,17 @@ class RungBenchmarks:
         gc.enable()
         self.call()  # the answer is dropped on return, inside the timing, as the table's
 
-    time_call.number = 1  # each sample one call: their median is the table's median
-    time_call.repeat = (MIN_TIME_SAMPLES, TIME_SAMPLES, TIME_SECONDS)
-
+    @asv_settings(unit="MiB")
     def track_peak_memory(self, _instructions: dict[str, float]) -> float:
         measured = harness.measure(self.ladder, self.rung, {"memory": True, "calls": 1})
         return measured["peak_extra_mib"]
 
-    track_peak_memory.unit = "MiB"
-
+    @asv_settings(unit="instructions")
     def track_instructions(self, instructions_per_call: dict[str, float]) -> float:
         if self.rung.name not in instructions_per_call:
             message = "not counted (no valgrind, or the rung failed: see its time_call)"
             raise RuntimeError(f"{self.rung.name}: {message}")
         return instructions_per_call[self.rung.name]
-
-    track_instructions.unit = "instructions"
 
 
 def benchmarks(config_path: Path) -> dict[str, type]:

@@ -7,6 +7,7 @@ import argparse
 import math
 import subprocess
 from pathlib import Path
+from typing import NoReturn
 
 
 class Failure(Exception):
@@ -22,7 +23,7 @@ class ArgumentParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(**kwargs)
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 

@@ -117,7 +117,9 @@ def install_tooling(python: Path) -> None:
 
 def time_interleaved(ladder, base: Side, head: Side, rungs: list[str], rounds: int, seconds: float):
     """Per side and rung, the mean seconds per call of each round."""
-    samples = {side.label: {rung: [] for rung in rungs} for side in (base, head)}
+    samples: dict[str, dict[str, list[float]]] = {
+        side.label: {rung: [] for rung in rungs} for side in (base, head)
+    }
     for round_index in range(rounds):
         for side in (base, head) if round_index % 2 == 0 else (head, base):
             for rung, reply in side.ask(ladder, rungs, calls=3, seconds=seconds).items():
@@ -274,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     comparison, samples, summaries = None, None, {}
     if not args.instructions_only:
         announce(f"timing {len(rungs)} rungs in {args.rounds} alternating rounds")
-        samples = time_interleaved(ladder, *sides, rungs, args.rounds, args.seconds)
+        base, head = sides
+        samples = time_interleaved(ladder, base, head, rungs, args.rounds, args.seconds)
         comparison = walltime_comparison(samples, rungs, args.gate_walltime)
     if args.flamegraphs:
         announce(f"differential flamegraphs of {len(rungs)} rungs (py-spy; perf for threads)")

@@ -45,9 +45,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
+else:
     import tomli as tomllib
 
 SECTION = "ladder-bench"
@@ -239,14 +239,15 @@ def load(path: Path) -> Config:
     return config
 
 
-def require_baseline(config: Config) -> None:
-    """A command that shows speedups needs the rung they are relative to."""
+def require_baseline(config: Config) -> str:
+    """The baseline: a command that shows speedups needs the rung they are relative to."""
     if config.baseline is None:
         raise ConfigError(
             f"[tool.{SECTION}] has no baseline, the rung every speedup is relative to; add "
             f'baseline = "{config.names[0]}" (or another of: {", ".join(config.names)}) '
             f"to {shown_path(config.path)}"
         )
+    return config.baseline
 
 
 def _check_table(table: dict, path: Path) -> None:
@@ -476,7 +477,7 @@ def _load_module(spec: str, root: Path):
     key = f"ladder_bench_file_{abs(hash(str(path)))}"
     if key not in sys.modules:
         loader_spec = importlib.util.spec_from_file_location(key, path)
-        if loader_spec is None or not path.is_file():
+        if loader_spec is None or loader_spec.loader is None or not path.is_file():
             raise ModuleNotFoundError(f"no file {path}")
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[key] = module

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from . import harness
@@ -42,7 +43,7 @@ COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
 
 def describe(
     workspace: Path, distribution: str | None = None, build: dict | None = None, python=None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The environment of this machine, the build facts found in ``workspace`` (a git
     checkout, maybe a cargo workspace), and the measured interpreter's: its Python, its
     numpy (if it has one) and the installed ``distribution``. ``build`` is what

@@ -137,11 +137,13 @@ def compare(base: Sampled, head: Sampled, base_times: list[float], head_times: l
             + head_t**2 * phi * p_head * (1 - p_head) / n_head
             + p_head**2 * head_var_t
         )
-        change = p_head * head_t - p_base * base_t
+        difference = p_head * head_t - p_base * base_t
         se = math.sqrt(variance)
-        p_value = math.erfc(abs(change) / se / math.sqrt(2)) if se > 0 else 1.0
+        p_value = math.erfc(abs(difference) / se / math.sqrt(2)) if se > 0 else 1.0
         changes.append(
-            FunctionChange(function, p_base * base_t, p_head * head_t, change, Z_95 * se, p_value)
+            FunctionChange(
+                function, p_base * base_t, p_head * head_t, difference, Z_95 * se, p_value
+            )
         )
     tested = [
         c

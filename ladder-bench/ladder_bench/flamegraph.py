@@ -239,13 +239,13 @@ def with_details(svg: str, shown: Shown) -> str:
     """inferno's SVG with each box's hover text extended (``Shown.hover``), the root
     named ROOT, and STYLE added; edited as XML."""
     root = ElementTree.fromstring(svg)
-    graph = root.find(f".//{{{SVG}}}svg[@id='frames']")
+    graph = _find(root, f".//{{{SVG}}}svg[@id='frames']")
     boxes = []  # (y, x, width, group, name), x and width in samples
     for group in graph.findall(f"{{{SVG}}}g"):
-        rect = group.find(f"{{{SVG}}}rect")
-        name = TITLE.fullmatch(group.find(f"{{{SVG}}}title").text)["name"]
-        x, width = (int(rect.get(f"{{{INFERNO}}}{key}")) for key in ("x", "w"))
-        boxes.append((float(rect.get("y")), x, width, group, name))
+        rect = _find(group, f"{{{SVG}}}rect")
+        name = _title(group)["name"]
+        x, width = (int(rect.attrib[f"{{{INFERNO}}}{key}"]) for key in ("x", "w"))
+        boxes.append((float(rect.attrib["y"]), x, width, group, name))
     depths = {y: depth for depth, y in enumerate(sorted({box[0] for box in boxes}))}
     # Each box's path from the root: its parent is the box one row up whose samples
     # hold its own (in inferno's layout, a box lies within its caller's span).
@@ -269,15 +269,32 @@ def with_details(svg: str, shown: Shown) -> str:
     style = ElementTree.Element(f"{{{SVG}}}style", {"type": "text/css"})
     style.text = STYLE
     # After inferno's style, so that its rules give way to these.
-    root.insert(list(root).index(root.find(f"{{{SVG}}}style")) + 1, style)
+    root.insert(list(root).index(_find(root, f"{{{SVG}}}style")) + 1, style)
     return '<?xml version="1.0" standalone="no"?>' + ElementTree.tostring(root, "unicode")
+
+
+def _find(element: ElementTree.Element, path: str) -> ElementTree.Element:
+    """The element at ``path`` under ``element``, which inferno's layout always has."""
+    found = element.find(path)
+    if found is None:
+        raise ValueError(f"not a flamegraph as inferno draws it: no {path}")
+    return found
+
+
+def _title(group: ElementTree.Element) -> re.Match[str]:
+    """The parts of a box's hover text (TITLE's groups)."""
+    text = _find(group, f"{{{SVG}}}title").text or ""
+    parts = TITLE.fullmatch(text)
+    if parts is None:
+        raise ValueError(f"not a box's hover text as inferno writes it: {text!r}")
+    return parts
 
 
 def _extend(group: ElementTree.Element, path: tuple[str, ...], shown: Shown) -> None:
     """A box's hover text extended: inferno's script names a box by its hover text without
     its last parenthesis, ``(N samples, P%)``, so what is added goes inside it."""
-    title = group.find(f"{{{SVG}}}title")
-    parts = TITLE.fullmatch(title.text)
+    title = _find(group, f"{{{SVG}}}title")
+    parts = _title(group)
     if not path:
         hidden = shown.samples - shown.shown
         extra = (
@@ -287,7 +304,7 @@ def _extend(group: ElementTree.Element, path: tuple[str, ...], shown: Shown) -> 
             else f"all {shown.samples:,} recorded"
         )
         title.text = f"{ROOT} ({parts['count']} samples, {parts['share']}%; {extra})"
-        group.find(f"{{{SVG}}}text").text = ROOT
+        _find(group, f"{{{SVG}}}text").text = ROOT
         return
     if extra := shown.hover(path):
         title.text = f"{parts['name']} ({parts['count']} samples, {parts['share']}%;\n{extra})"

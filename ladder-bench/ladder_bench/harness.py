@@ -73,7 +73,8 @@ def prepare(config: config_module.Config, rung: config_module.Rung, size: dict |
 def run_calls(call: Callable[[], object], calls: int, seconds: float = 0.0, max_calls=None):
     """Call at least ``calls`` times and for at least ``seconds`` (at most ``max_calls``);
     the seconds of each call and the last answer."""
-    times, result = [], None
+    times: list[float] = []
+    result: object = None
     start = time.perf_counter()
     while len(times) < calls or (
         time.perf_counter() - start < seconds and (max_calls is None or len(times) < max_calls)

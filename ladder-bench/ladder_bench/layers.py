@@ -194,7 +194,7 @@ def attribute(stack: list[str], rules: Rules) -> str:
         rules.kind(frame) == "interpreter" for frame in stack
     ):
         return "harness"
-    passed = set()  # the kinds of the frames passed on the way out
+    passed: set[str] = set()  # the kinds of the frames passed on the way out
     for frame in reversed(stack):
         kind = rules.kind(frame)
         if kind == "allocator":
@@ -294,7 +294,7 @@ def to_markdown(rows: list[RungLayers]) -> str:
         "|---|---:|" + "---:|" * len(shown) + "---|",
     ]
     for row in rows:
-        if not row.total:
+        if row.dominant is None:
             cells = ["-"] * len(shown) + ["no profile"]
         else:
             cells = [_percent(row, layer) for layer in shown] + [NAMES[row.dominant]]
@@ -313,7 +313,7 @@ def chart(rows: list[RungLayers]) -> str:
     height = top + row_height * len(rows) + 24
     description = "share of each rung's profile samples per layer: " + "; ".join(
         f"{row.rung}: mostly {NAMES[row.dominant]} ({row.share(row.dominant):.0%})"
-        if row.total
+        if row.dominant is not None
         else f"{row.rung}: no profile"
         for row in rows
     )
@@ -343,7 +343,7 @@ def chart(rows: list[RungLayers]) -> str:
             f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" '
             f'fill="currentColor">{_e(row.rung)}</text>'
         )
-        if not row.total:
+        if row.dominant is None:
             parts.append(
                 f'<text x="{label_width + 4}" y="{y + 17}" fill="currentColor">no profile</text>'
             )

@@ -68,10 +68,13 @@ class Counters:
 
     @classmethod
     def now(cls) -> "Counters":
+        load: tuple[float, float, float] | None
         try:
-            load = tuple(round(value, 2) for value in os.getloadavg())
+            one, five, fifteen = os.getloadavg()
         except OSError:
             load = None
+        else:
+            load = (round(one, 2), round(five, 2), round(fifteen, 2))
         return cls(time.monotonic(), load, _cpu_ticks(), _cpu_pressure_us())
 
 
@@ -115,14 +118,15 @@ def sample(seconds: float = SAMPLE_SECONDS) -> Snapshot:
     used = {pid: ticks - before.get(pid, (0, 0, ""))[1] for pid, (_, ticks, _) in after.items()}
     own_ticks = sum(used[pid] for pid in mine)
     busy_ticks = end.cpu_ticks[1] - start.cpu_ticks[1]
-    busy = sorted(
+    busiest = sorted(
         (
-            {"pid": pid, "command": after[pid][2], "cores": round(ticks / hertz / window, 2)}
+            (round(ticks / hertz / window, 2), pid)
             for pid, ticks in used.items()
             if pid not in mine and ticks / hertz / window >= BUSY_PROCESS_CORES
         ),
-        key=lambda process: -process["cores"],
+        key=lambda cores_pid: -cores_pid[0],
     )
+    busy = [{"pid": pid, "command": after[pid][2], "cores": cores} for cores, pid in busiest]
     other = max(busy_ticks - own_ticks, 0) / hertz / window
     return Snapshot(cores, start, end, other, busy[:5])
 
@@ -271,7 +275,7 @@ def _cpu_pressure_us() -> int | None:
 
 def _process_ticks() -> dict[int, tuple[int, int, str]]:
     """Every process: its parent, its CPU time so far in clock ticks, its command."""
-    processes = {}
+    processes: dict[int, tuple[int, int, str]] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:

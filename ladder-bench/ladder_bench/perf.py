@@ -139,7 +139,9 @@ def parse(text: str) -> list[Sample]:
     thread id, then a tab-indented line per frame (``address symbol (library)``, leaf
     first; frames inlined into a function come before it, marked ``(inlined)``), then a
     blank line."""
-    samples, thread, stack = [], None, []
+    samples: list[Sample] = []
+    thread: int | None = None
+    stack: list[tuple[str, str]] = []
     for line in [*text.splitlines(), ""]:
         if not line.strip():
             if thread is not None:

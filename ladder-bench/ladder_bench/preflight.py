@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -72,16 +73,16 @@ def run(
     *,
     python: str = sys.executable,
     allow_disagreement: bool = False,
-    resolve_only: list[config.Rung] = (),
+    resolve_only: Sequence[config.Rung] = (),
 ) -> Checked:
     """Check ``rungs`` (and the reference they are compared with) in a child of
     ``python``; ``resolve_only``: approaches whose hooks must import, nothing more (the
     sweep's peers: some start clusters). Raises ``PreflightError``."""
     try:
-        config.require_baseline(ladder)
+        baseline = config.require_baseline(ladder)
     except config.ConfigError as error:
         raise PreflightError(str(error)) from None
-    reference = ladder.reference or ladder.baseline
+    reference = ladder.reference or baseline
     request = {
         "config": str(ladder.path),
         "rungs": [rung.name for rung in rungs],
@@ -230,7 +231,7 @@ def check(request: dict) -> dict:
         if len(resolved) == len(declared):
             hooks[name] = resolved
     table = f"[tool.{config.SECTION}]"
-    agree = exact_agreement
+    agree: Callable[[object, object, dict | None], dict] | None = exact_agreement
     if ladder.agreement:
         try:
             with _doing(table, "agreement", ladder.agreement, "importing it"):
@@ -249,7 +250,9 @@ def check(request: dict) -> dict:
 
     agreements, disagreements = {}, {}
     compared = [n for n in names if n != reference and n in answers and reference in answers]
-    for name in compared if agree is not None else []:
+    for name in compared:
+        if agree is None:  # the hook did not import: that problem is reported already
+            break
         hook = ladder.agreement or "exact equality"
         try:
             with _doing(table, "agreement", hook, f"comparing rung {name!r} with {reference!r}"):

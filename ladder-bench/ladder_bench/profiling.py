@@ -43,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -346,8 +346,8 @@ class Recorder:
 
     def perf_recording(self, config_path, rung, size, seconds, unseen=None) -> Recording:
         """perf on a ready child (named Python frames where this Python can)."""
-        if (reason := self.perf_problem()) is not None:
-            raise ProfilingError(reason)
+        if (reason := self.perf_problem()) is not None or self.perf is None:
+            raise ProfilingError(reason or "perf is not installed")
         request = _request(config_path, rung, size, seconds)
         jit = perf.jit_option()
         with tempfile.TemporaryDirectory() as scratch:
@@ -426,7 +426,7 @@ def _interleaved(recorders: dict, config_path: Path, rung: str, recordings: int,
     notes, and (py-spy only, which then stops at once) the share of the CPU on threads it
     could not see where that is over UNSEEN_SHARE, else None."""
     recorded: dict[str, list[str]] = {label: [] for label in recorders}
-    notes = []
+    notes: list[str] = []
     for index in range(recordings):
         order = list(recorders.items())
         for label, recorder in order if index % 2 == 0 else order[::-1]:
@@ -623,7 +623,7 @@ def _request(config_path: Path, rung: str, size: dict | None, seconds: int) -> d
 
 
 @contextlib.contextmanager
-def _ready_child(python: str, request: dict, rung: str, options: list[str] = ()):
+def _ready_child(python: str, request: dict, rung: str, options: Sequence[str] = ()):
     """A harness child serving ``request`` (a few seconds longer), once it says it is
     ready; on leaving, it has finished (a ProfilingError if it failed) or been ended."""
     request = {**request, "ready": True, "seconds": request["seconds"] + ATTACH_MARGIN_SECONDS}

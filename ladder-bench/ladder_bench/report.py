@@ -217,8 +217,8 @@ def _header(sections: list[dict], newest: dict | None) -> str:
     contents on one line."""
     current = [s for s in sections if newest and s.get("run", {}).get("id") == newest["id"]]
     env = next((s["environment"] for s in current + sections if s.get("environment")), None)
-    timings = next((s for s in sections if s["id"] == "timings"), None)
-    given = timings.get("headline") if timings else None
+    timings = next((s for s in sections if s["id"] == "timings"), {})
+    given = timings.get("headline")
     parts = ["<h1>Timings and profiles</h1>"]
     if isinstance(given, dict):
         parts.append(headline(given, timings.get("run")))
@@ -307,7 +307,7 @@ def _figure(name: str, what: str | None, value: object, note: str) -> str:
 def noise_banner(noise: dict | None) -> str:
     """The banner of a run whose noise verdict says its times cannot be trusted, with
     the reasons and the advice; nothing for a quiet run, or one not assessed."""
-    if _trustworthy(noise) is not False:
+    if noise is None or _trustworthy(noise) is not False:
         return ""
     reasons = "".join(f"<li>{_inline(str(reason))}</li>" for reason in noise.get("reasons") or [])
     advice = noise.get("advice")

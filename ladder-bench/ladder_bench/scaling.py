@@ -106,14 +106,10 @@ def sweep(ladder: config.Config, names: list[str], settings: Settings, log=progr
                 approach = ladder.rung(name)
                 if approach.sizes is not None and size not in approach.sizes:
                     continue
-                row = {
-                    "approach": name,
-                    "kind": approach.kind,
-                    "size": size,
-                    "work": work(size, keys),
-                }
+                amount = work(size, keys)
+                row = {"approach": name, "kind": approach.kind, "size": size, "work": amount}
                 previous = last.get((name, size_variant)) or last.get((name, ()))
-                projected = previous[1] * row["work"] / previous[0] if previous else None
+                projected = previous[1] * amount / previous[0] if previous else None
                 over_budget = (projected or 0.0) > settings.budget
                 if {(name, size_variant), (name, ())} & skipped or over_budget:
                     skipped.add((name, size_variant))
@@ -122,7 +118,7 @@ def sweep(ladder: config.Config, names: list[str], settings: Settings, log=progr
                     continue
                 summary, answers[name] = measure(ladder, name, size, settings.min_time, scratch)
                 rows.append({**row, "status": "measured", **summary})
-                last[(name, size_variant)] = (row["work"], summary["median_s"])
+                last[(name, size_variant)] = (amount, summary["median_s"])
                 median, peak = duration(summary["median_s"]), summary["peak_extra_mib"]
                 log(f"   {name:<20} {median:>10}  +{peak:.1f} MiB ({summary['runs']} runs)")
             check_answers(ladder, [r for r in rows if r["size"] == size], answers, size, log)

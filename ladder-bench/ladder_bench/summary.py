@@ -58,7 +58,7 @@ def headline(out: Path) -> list[str]:
         and all(isinstance(given.get(key), dict) for key in ("baseline", "fastest"))
         and given["fastest"].get("speedup")
     )
-    lines = [_speedup_line(given) if usable else _speedup_line_of(timings)]
+    lines = [_speedup_line(given) if usable and given else _speedup_line_of(timings)]
     return [*lines, "", noise_line(timings.get("noise"))]
 
 

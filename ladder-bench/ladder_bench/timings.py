@@ -146,7 +146,7 @@ def _check_rows(path: Path, rows, key: str, median) -> None:
     if not isinstance(rows, list) or not rows:
         raise BaselineError(f"{path}: {key!r} is not a non-empty list")
     for row in rows:
-        value = median(row) if isinstance(row, dict) else None
+        value = median(row) if isinstance(row, dict) else math.nan
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not (number and math.isfinite(value) and value > 0):
             raise BaselineError(f"{path}: an entry of {key!r} has no positive median: {row!r:.80}")
