@@ -1,5 +1,5 @@
 """What it costs to hand matched points back to Python, per point, measured here and now:
-``python -m benchmarks.returned_points`` (docs/v8.md).
+``python -m ladder_hooks.returned_points`` (docs/v8.md).
 
 v1's API returns ``[(point, polygon)]`` with each point a numpy array of shape (2,). The
 candidates, for the 100 points of the default example all matched to one polygon (so the
