@@ -43,7 +43,7 @@ OLD_SCRIPTS = {
 # This repository's own things, which have no place in the help of a tool for any project.
 PROJECT_WORDS = re.compile(
     r"poly_?match|polygon|\bpoints?\b|n_polygons|n_points|match_points|Index\.match|\bv[0-9]_"
-    r"|find_all|tox -e|\bpicks\b|\bseed\b|\.ci/|ladder_hooks",
+    r"|find_all|tox -e|\bpicks\b|the original|ohadravid|\.ci/|ladder_hooks",
     re.IGNORECASE,
 )
 
