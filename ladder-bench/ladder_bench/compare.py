@@ -48,8 +48,7 @@ from . import (
     timings,
     tools,
 )
-from .config import tomllib
-from .units import REGRESSION_THRESHOLD_PERCENT
+from .config import REGRESSION_THRESHOLD_PERCENT, tomllib
 
 TOOLING = Path(__file__).resolve().parent  # this package, as installed here
 BUILDS = "compare's builds (a checkout, a virtualenv and a cargo target folder per side)"

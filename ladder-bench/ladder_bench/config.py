@@ -51,6 +51,10 @@ else:
     import tomli as tomllib
 
 SECTION = "ladder-bench"
+# A median this many percent slower than before is flagged (timings, criterion, compare).
+REGRESSION_THRESHOLD_PERCENT = 10.0
+# The instruction gate's threshold where [tool.ladder-bench.instruction-gate] sets none.
+GATE_THRESHOLD_PERCENT = 1.0
 
 
 class ConfigError(ValueError):
@@ -106,7 +110,7 @@ class Config:
     quick_scaling_sizes: int = 3
     work_keys: list[str] | None = None  # the size keys whose product is the work; None: all
     criterion_package: str | None = None
-    gate_threshold_percent: float = 1.0
+    gate_threshold_percent: float = GATE_THRESHOLD_PERCENT
     gate_rungs: dict[str, float] = field(default_factory=dict)
     layers: dict[str, list[str]] = field(default_factory=dict)  # layer -> frame patterns
 
@@ -231,7 +235,7 @@ def load(path: Path) -> Config:
         quick_scaling_sizes=table.get("quick-scaling-sizes", 3),
         work_keys=table.get("work-keys"),
         criterion_package=table.get("criterion-package"),
-        gate_threshold_percent=float(gate.get("threshold-percent", 1.0)),
+        gate_threshold_percent=float(gate.get("threshold-percent", GATE_THRESHOLD_PERCENT)),
         gate_rungs={name: float(p) for name, p in gate.get("rungs", {}).items()},
         layers=table.get("layers", {}),
     )

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from . import cli
-from .units import REGRESSION_THRESHOLD_PERCENT, duration
+from .config import REGRESSION_THRESHOLD_PERCENT
+from .display import duration
 
 # criterion's own --quick is too coarse to see a 10% change; shorter, fewer samples is not.
 QUICK_ARGS = ["--warm-up-time", "0.5", "--measurement-time", "1", "--sample-size", "20"]

@@ -1,8 +1,4 @@
-"""How every tool prints a duration, a workload size and its progress, and the regression
-threshold they share."""
-
-# A median this many percent slower than before is flagged (timings, criterion, compare).
-REGRESSION_THRESHOLD_PERCENT = 10.0
+"""How every tool shows a duration, a workload size and its progress."""
 
 
 def duration(seconds: float | None) -> str:

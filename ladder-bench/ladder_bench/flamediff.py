@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import frames, units
+from . import display, frames
 
 RECORDINGS = 2
 FALSE_ALARM_RATE = 0.001
@@ -207,7 +207,7 @@ def recoloured(box: re.Match, change: FunctionChange | None, largest: float) -> 
             verdict = "significant" if change.significant else "within sampling noise"
         # Inside the closing parentheses, which inferno's script strips to label the box.
         title = (
-            f"{title[:-1]}; {units.duration(change.head_seconds)} per call, {signed(change)} "
+            f"{title[:-1]}; {display.duration(change.head_seconds)} per call, {signed(change)} "
             f"since the base at 95%, {verdict})"
         )
     fill = NEUTRAL
@@ -224,8 +224,8 @@ def signed(change) -> str:
     if isinstance(change, dict):
         change = FunctionChange(**change)
     sign = "+" if change.change_seconds >= 0 else "-"
-    magnitude = units.duration(abs(change.change_seconds))
-    return f"{sign}{magnitude} ± {units.duration(change.half_width_seconds)}"
+    magnitude = display.duration(abs(change.change_seconds))
+    return f"{sign}{magnitude} ± {display.duration(change.half_width_seconds)}"
 
 
 def diff_flamegraph(

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from . import asv_project, cli, config, report
-from .units import progress
+from .display import progress
 
 VENDOR = Path(__file__).with_name("asv_vendor")
 # asv run's own names for sets of commits, which git does not know.

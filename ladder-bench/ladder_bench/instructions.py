@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cli, config, environment, harness, report
-from .units import progress
+from .display import progress
 
 TARGET_INSTRUCTIONS = 200_000_000
 MAX_CALLS = 1000

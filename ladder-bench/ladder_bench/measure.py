@@ -9,7 +9,7 @@ import statistics
 import sys
 
 from . import cli, config, harness
-from .units import duration
+from .display import duration
 
 
 def main(argv: list[str] | None = None) -> int:

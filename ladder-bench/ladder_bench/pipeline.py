@@ -49,8 +49,8 @@ from . import (
     timings,
     tools,
 )
+from .display import size_label
 from .harness import bench_environ
-from .units import size_label
 
 BENCH_MODULE = Path(__file__).with_name("bench_rungs.py")
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import config, environment, harness
-from .units import size_label
+from .display import size_label
 
 # The child's lines on stderr that say what it is doing: if it dies, the last one names
 # the rung and key it died on.

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cli, config, harness, report, scaling_report
+from .display import duration, progress
 from .preflight import exact_agreement
-from .units import duration, progress
 
 
 @dataclass(frozen=True)

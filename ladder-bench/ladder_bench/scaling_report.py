@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from . import environment
-from .units import duration
+from .display import duration
 
 
 def split(size: dict, work_keys: list[str] | None) -> tuple[dict, tuple]:

@@ -23,7 +23,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from . import cli, config, units
+from . import cli, config, display
 from .timings import EN_DASH, speedup_text
 
 MARKER = "<!-- ladder-bench-summary -->"
@@ -78,7 +78,7 @@ def _speedup_line_of(timings: dict) -> str:
     rows = timings["rungs"]
     baseline = next((r for r in rows if r["rung"] == timings.get("baseline")), None)
     fastest = max(rows, key=lambda row: row.get("speedup") or 0)
-    size = units.size_label(timings.get("size"))
+    size = display.size_label(timings.get("size"))
     size_name = (timings.get("settings") or {}).get("size_key")
     size_name = f" ({size_name})" if size_name else ""
     if baseline is None or not fastest.get("speedup"):
@@ -90,8 +90,8 @@ def _speedup_line_of(timings: dict) -> str:
     return (
         f"**{size}**{size_name}: **{fastest['rung']}** is "
         f"**{speedup_text(fastest['speedup'])}** faster than {baseline['rung']}{spread}, "
-        f"{units.duration(fastest['median_ms'] / 1e3)} against "
-        f"{units.duration(baseline['median_ms'] / 1e3)} per call."
+        f"{display.duration(fastest['median_ms'] / 1e3)} against "
+        f"{display.duration(baseline['median_ms'] / 1e3)} per call."
     )
 
 
@@ -164,7 +164,7 @@ def base_vs_head(out: Path, threshold_of) -> list[str]:
         medians = ""
         if base_times and head_times:
             base_median, head_median = statistics.median(base_times), statistics.median(head_times)
-            medians = f"{units.duration(base_median)} → {units.duration(head_median)}"
+            medians = f"{display.duration(base_median)} → {display.duration(head_median)}"
         wall_text = f"**{wall:+.1f}%**" if wall is not None else "within noise"
         counted = "not counted" if instructions is None else f"{instructions:+.2f}%"
         counted = f"**{counted}**" if counted_beyond else f"{counted} (within {threshold:g}%)"

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cli, environment, noise
-from .units import REGRESSION_THRESHOLD_PERCENT, duration, size_label
+from .config import REGRESSION_THRESHOLD_PERCENT
+from .display import duration, size_label
 
 SCHEMA_VERSION = 4
 STATS = ("median", "iqr", "q1", "q3", "min", "max", "mean", "stddev")

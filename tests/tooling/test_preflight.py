@@ -398,7 +398,7 @@ def test_without_numpy_the_environment_says_so_and_the_table_leaves_it_out(tmp_p
 
 
 def test_the_checking_modules_import_no_numpy():
-    modules = "config, environment, harness, preflight, report, timings, units"
+    modules = "config, display, environment, harness, preflight, report, timings"
     code = f"import sys\nfrom ladder_bench import {modules}\nprint('numpy' in sys.modules)"
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert completed.stdout.strip() == "False", completed.stderr
