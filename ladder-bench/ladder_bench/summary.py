@@ -53,12 +53,14 @@ def headline(out: Path) -> list[str]:
         ]
     manifest = _read_json(out / "sections" / "timings.json") or {}
     given = manifest.get("headline") if isinstance(manifest, dict) else None
-    usable = (
+    if (
         isinstance(given, dict)
         and all(isinstance(given.get(key), dict) for key in ("baseline", "fastest"))
         and given["fastest"].get("speedup")
-    )
-    lines = [_speedup_line(given) if usable and given else _speedup_line_of(timings)]
+    ):
+        lines = [_speedup_line(given)]
+    else:
+        lines = [_speedup_line_of(timings)]
     return [*lines, "", noise_line(timings.get("noise"))]
 
 
