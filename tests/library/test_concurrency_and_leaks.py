@@ -61,7 +61,7 @@ def test_eight_threads_get_the_single_thread_answer(name):
         ("v6_convert_once", 1e-9),
         # The grid answers a radius wider than the example at once (every polygon is
         # close, the smallest area comes first), but keeps one cell for a max_dist below
-        # 4e-289 (matching::Grid::SMALLEST_MAX_DIST): every polygon checked, none close.
+        # 4e-289 (Grid::SMALLEST_MAX_DIST in the core): every polygon checked, none close.
         ("v7_grid_parallel", 1e-300),
         ("v8_lean_boundary", 1e-300),
         ("array API", 1e-300),

@@ -176,7 +176,7 @@ INTERRUPTED_CALL = textwrap.dedent(
     areas = rng.random(n) + 1
     # The grids (array API, v7, v8) answer a radius wider than the data at once (the smallest
     # area comes first) but keep one cell for a max_dist below 4e-289
-    # (matching::Grid::SMALLEST_MAX_DIST): every center visited per point, none close.
+    # (Grid::SMALLEST_MAX_DIST in the core): every center visited per point, none close.
     if name == "array API":
         call = lambda: poly_match.match_points(centers, areas, points, 1e-300)
     elif name == "Index.match":
