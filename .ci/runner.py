@@ -2288,9 +2288,45 @@ def read_commit(tree: Path, sha: str) -> Commit:
     )
 
 
+def jobs_reading_history(plan: list[Job]) -> list[str]:
+    """The planned jobs whose checkout asks for the whole history (fetch-depth: 0)."""
+    return [
+        job.id
+        for job in plan
+        if any(
+            str(step.get("uses", "")).split("@")[0].casefold() == "actions/checkout"
+            and str((step.get("with") or {}).get("fetch-depth", 1)).strip() == "0"
+            for step in job.spec.get("steps") or []
+        )
+    ]
+
+
+def refuse_a_shallow_clone_for(plan: list[Job]) -> None:
+    """A shallow clone (git clone --depth) has no history to give the jobs that read it:
+    their checkout would fail after the jobs before them had run, so say so first."""
+    if git("rev-parse", "--is-shallow-repository") != "true":
+        return
+    if reading := jobs_reading_history(plan):
+        raise UsageError(
+            f"this clone is shallow, and {', '.join(reading)} read the history "
+            "(fetch-depth: 0): run `git fetch --unshallow` first, or name the jobs to run "
+            "without them (.ci/run --list shows them)"
+        )
+
+
 def export_commit(sha: str, tree: Path) -> None:
-    """A clone of the tested commit: what the workflow, the rules and the pins are read from."""
-    fetch = ["fetch", "--quiet", "--upload-pack", UPLOAD_PACK, f"file://{REPO}", sha]
+    """A clone of the tested commit: what the workflow, the rules and the pins are read from.
+    The commit alone (depth 1), which a shallow clone of the repository can give too."""
+    fetch = [
+        "fetch",
+        "--quiet",
+        "--depth",
+        "1",
+        "--upload-pack",
+        UPLOAD_PACK,
+        f"file://{REPO}",
+        sha,
+    ]
     for argv in (
         ["init", "--quiet", str(tree)],
         ["-C", str(tree), *fetch],
@@ -2418,6 +2454,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(problem)
             say("refused: fix the workflow as said above, commit, run again")
             return 1
+        refuse_a_shallow_clone_for(plan)
         say(f"local run of {commit.title}: {', '.join(job.id for job in plan)}")
         set_up_host(commit.toolchain)
         return LocalRun(options, commit, workflow, plan).execute()
