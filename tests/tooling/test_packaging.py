@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT
 
 TOOLING = {path.stem for path in (ROOT / "ladder-bench" / "ladder_bench").glob("*.py")}
-LIBRARY_FILES = {"__init__", "arrays", "example"}
+LIBRARY_FILES = {"__init__", "arrays", "checks", "example"}
 
 
 def library_modules(paths) -> set[str]:
