@@ -2294,7 +2294,8 @@ def jobs_reading_history(plan: list[Job]) -> list[str]:
         job.id
         for job in plan
         if any(
-            str(step.get("uses", "")).split("@")[0].casefold() == "actions/checkout"
+            "uses" in step
+            and action_name(step) == "actions/checkout"
             and str((step.get("with") or {}).get("fetch-depth", 1)).strip() == "0"
             for step in job.spec.get("steps") or []
         )
